@@ -1,0 +1,1 @@
+"""The helpdesk domain: models, services, policy, storage and settings."""

@@ -1,0 +1,116 @@
+"""The vocabulary of states and kinds, the same words in models, API and docs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CLIENT = "waiting_on_client"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Source(StrEnum):
+    EMAIL = "email"
+    PORTAL = "portal"
+    CONSOLE = "console"
+    API = "api"
+
+
+class Role(StrEnum):
+    """A staff member's role within one tenant."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+    LIGHT_AGENT = "light_agent"
+
+
+class AuthorType(StrEnum):
+    CLIENT = "client"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class DeliveryState(StrEnum):
+    """Where an outbound copy of a message stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+
+
+class LinkKind(StrEnum):
+    """Why one ticket points at another (an incident parent is `Ticket.parent_id`)."""
+
+    FOLLOW_UP = "follow_up"
+    RELATED = "related"
+
+
+class CustomFieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    SELECT = "select"
+    CHECKBOX = "checkbox"
+
+
+class RawMessageState(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    QUARANTINED = "quarantined"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EventKind(StrEnum):
+    """Entries of a ticket's audit trail."""
+
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    CATEGORY_CHANGED = "category_changed"
+    SUBJECT_CHANGED = "subject_changed"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    TEAM_CHANGED = "team_changed"
+    TAGS_CHANGED = "tags_changed"
+    CUSTOM_FIELDS_CHANGED = "custom_fields_changed"
+    WATCHER_ADDED = "watcher_added"
+    WATCHER_REMOVED = "watcher_removed"
+    PARTICIPANT_ADDED = "participant_added"
+    PARTICIPANT_REMOVED = "participant_removed"
+    MESSAGE_ADDED = "message_added"
+    NOTE_ADDED = "note_added"
+    ATTACHMENT_ADDED = "attachment_added"
+    MERGED = "merged"
+    MERGED_FROM = "merged_from"
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+    REOPENED = "reopened"
+    FOLLOW_UP_CREATED = "follow_up_created"
+    SATISFACTION_RATED = "satisfaction_rated"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    DELIVERY_FAILED = "delivery_failed"

@@ -1,0 +1,50 @@
+"""Domain errors, raised by services and mapped once at each edge."""
+
+from __future__ import annotations
+
+
+class HelpdeskError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "error"
+
+
+class ConfigError(HelpdeskError):
+    """Raised when a setting has a bad value; the message names the variable."""
+
+    code = "config_error"
+
+
+class NotFound(HelpdeskError):
+    """Raised when an object does not exist or belongs to another tenant."""
+
+    code = "not_found"
+
+
+class PermissionDenied(HelpdeskError):
+    """Raised when the actor may not do what they asked."""
+
+    code = "forbidden"
+
+
+class InvalidTransition(HelpdeskError):
+    """Raised when a ticket may not move from its status to the one asked."""
+
+    code = "invalid_transition"
+
+
+class ValidationError(HelpdeskError):
+    """Raised when a value is malformed; `field` names the input at fault."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Conflict(HelpdeskError):
+    """Raised when a change collides with existing data (a duplicate, a stale edit)."""
+
+    code = "conflict"

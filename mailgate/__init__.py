@@ -1,0 +1,1 @@
+"""The mail gateway: turns bytes from the outside into service calls."""

@@ -1,0 +1,1 @@
+"""The Flask application: portal, console, admin and the JSON API."""

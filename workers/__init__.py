@@ -1,0 +1,1 @@
+"""Background work: Dramatiq broker, actors and the outbox dispatcher."""
