@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from helpdesk.errors import PermissionDenied
-from helpdesk.principal import Client, PlatformAdmin, Principal, Staff, System
+from helpdesk.principal import Client, Operator, PlatformAdmin, Principal, Staff, System
 
 
 class Action(StrEnum):
@@ -119,7 +119,7 @@ def role_of(principal: Principal) -> RoleName:
             return RoleName(role.value)
         case Client():
             return RoleName.CLIENT
-        case PlatformAdmin():
+        case PlatformAdmin() | Operator():
             return RoleName.PLATFORM_ADMIN
         case System():
             return RoleName.SYSTEM
@@ -127,14 +127,15 @@ def role_of(principal: Principal) -> RoleName:
 
 def tenant_of(principal: Principal) -> int | None:
     """Return the principal's tenant, None for a platform admin (all tenants)."""
-    return None if isinstance(principal, PlatformAdmin) else principal.tenant_id
+    if isinstance(principal, PlatformAdmin | Operator):
+        return None
+    return principal.tenant_id
 
 
 def is_staff(principal: Principal) -> bool:
     """Whether the principal sees the staff side (internal notes, every ticket)."""
-    return can(principal, Action.VIEW_INTERNAL, tenant_of(principal) or 0) or isinstance(
-        principal, PlatformAdmin
-    )
+    home = tenant_of(principal)
+    return home is None or can(principal, Action.VIEW_INTERNAL, home)
 
 
 def can(principal: Principal, action: Action, tenant_id: int) -> bool:

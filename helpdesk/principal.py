@@ -42,4 +42,9 @@ class System:
     name: str = "system"
 
 
-Principal = Staff | Client | PlatformAdmin | System
+@dataclass(frozen=True)
+class Operator:
+    """The person at the server's command line; trusted like a platform admin."""
+
+
+Principal = Staff | Client | PlatformAdmin | System | Operator

@@ -1,0 +1,1 @@
+"""Service functions: the only code that changes data (ARCHITECTURE rule 1)."""

@@ -1,0 +1,48 @@
+"""Plain factory functions for tests: real rows made through the services."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from helpdesk.enums import Role
+from helpdesk.models import Contact, Tenant, User
+from helpdesk.principal import Client, Operator, Staff
+from helpdesk.services import contacts, tenants, users
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+_serial = itertools.count(1)
+
+
+def make_tenant(session: Session, slug: str | None = None, **overrides: object) -> Tenant:
+    slug = slug or f"tenant-{next(_serial)}"
+    name = str(overrides.pop("name", slug.title()))
+    return tenants.create_tenant(session, Operator(), slug, name, now=NOW, **overrides)  # type: ignore[arg-type]
+
+
+def make_user(
+    session: Session, tenant: Tenant, role: Role = Role.AGENT, email: str | None = None
+) -> User:
+    email = email or f"{role.value}-{next(_serial)}@staff.example"
+    return users.create_user(
+        session, Operator(), tenant.id, email=email, name=email.split("@")[0], role=role, now=NOW
+    )
+
+
+def make_staff(
+    session: Session, tenant: Tenant, role: Role = Role.AGENT, email: str | None = None
+) -> Staff:
+    user = make_user(session, tenant, role, email)
+    return Staff(user_id=user.id, tenant_id=tenant.id, role=role)
+
+
+def make_contact(session: Session, tenant: Tenant, email: str | None = None) -> Contact:
+    email = email or f"client-{next(_serial)}@client.example"
+    return contacts.find_or_create_contact(session, Operator(), tenant.id, email, now=NOW)
+
+
+def make_client(session: Session, tenant: Tenant, email: str | None = None) -> Client:
+    contact = make_contact(session, tenant, email)
+    return contacts.client_principal(session, contact.id)
