@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from helpdesk.errors import ConfigError
+from helpdesk.storage import check_storage_url
 
 DEFAULT_MAX_MESSAGE_BYTES = 26_214_400
+# ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,6 @@ class Settings:
         return cls.for_var_dir(
             var_dir,
             database_url=_database_url(get("HELPDESK_DATABASE_URL"), var_dir),
-            secret_key=get("HELPDESK_SECRET_KEY") or _stored_secret_key(var_dir),
             broker_url=_broker_url(get("HELPDESK_BROKER_URL")),
             storage_url=_storage_url(get("HELPDESK_STORAGE_URL"), var_dir),
             s3_endpoint_url=_optional_url(
@@ -87,6 +94,8 @@ class Settings:
                 get("HELPDESK_MAX_MESSAGE_BYTES"),
                 DEFAULT_MAX_MESSAGE_BYTES,
             ),
+            # Last, so that a bad value elsewhere fails before anything is written.
+            secret_key=get("HELPDESK_SECRET_KEY") or _stored_secret_key(var_dir),
         )
 
     @property
@@ -100,13 +109,17 @@ def _database_url(value: str | None, var_dir: Path) -> str:
     scheme = urlsplit(value).scheme
     if scheme in {"postgresql", "postgres"}:
         # psycopg 3 is the only PostgreSQL driver we ship.
-        return "postgresql+psycopg" + value[len(scheme) :]
-    if scheme in {"sqlite", "postgresql+psycopg"}:
-        return value
-    raise ConfigError(
-        f"HELPDESK_DATABASE_URL: unsupported scheme {scheme!r} "
-        "(use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
-    )
+        value = "postgresql+psycopg" + value[len(scheme) :]
+    elif scheme not in {"sqlite", "postgresql+psycopg"}:
+        raise ConfigError(
+            f"HELPDESK_DATABASE_URL: unsupported scheme {scheme!r} "
+            "(use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+        )
+    try:
+        make_url(value)
+    except ArgumentError as exc:
+        raise ConfigError(f"HELPDESK_DATABASE_URL: not a database URL: {exc}") from exc
+    return value
 
 
 def _broker_url(value: str | None) -> str | None:
@@ -120,12 +133,7 @@ def _broker_url(value: str | None) -> str | None:
 def _storage_url(value: str | None, var_dir: Path) -> str:
     if not value:
         return f"file:{var_dir / 'attachments'}"
-    parts = urlsplit(value)
-    if parts.scheme == "file" and (parts.path or parts.netloc):
-        return value
-    if parts.scheme == "s3" and parts.netloc:
-        return value
-    raise ConfigError("HELPDESK_STORAGE_URL: expected file:PATH or s3://BUCKET[/PREFIX]")
+    return check_storage_url(value)
 
 
 def _outbound_url(value: str | None, var_dir: Path) -> str:
@@ -134,7 +142,7 @@ def _outbound_url(value: str | None, var_dir: Path) -> str:
     parts = urlsplit(value)
     ok = (
         (parts.scheme == "maildir" and bool(parts.path or parts.netloc))
-        or (parts.scheme in {"smtp", "smtps"} and bool(parts.hostname))
+        or (parts.scheme in {"smtp", "smtps"} and bool(parts.hostname) and _has_valid_port(value))
         or (parts.scheme == "ses" and bool(parts.netloc))
     )
     if not ok:
@@ -143,6 +151,14 @@ def _outbound_url(value: str | None, var_dir: Path) -> str:
             "or ses://REGION"
         )
     return value
+
+
+def _has_valid_port(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - reading .port is what validates it
+    except ValueError:
+        return False
+    return True
 
 
 def _base_url(value: str | None) -> str:
@@ -167,7 +183,7 @@ def _listen(name: str, value: str | None, default_port: int) -> Listen:
     if not value:
         return Listen("127.0.0.1", default_port)
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not host or not _DIGITS.fullmatch(port) or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{name}: expected HOST:PORT, got {value!r}")
     return Listen(host.strip("[]"), int(port))
 
@@ -181,7 +197,7 @@ def _optional_listen(name: str, value: str | None) -> Listen | None:
 def _positive_int(name: str, value: str | None, default: int) -> int:
     if not value:
         return default
-    if not value.isdigit() or int(value) <= 0:
+    if not _DIGITS.fullmatch(value) or int(value) <= 0:
         raise ConfigError(f"{name}: expected a positive whole number of bytes, got {value!r}")
     return int(value)
 
@@ -189,23 +205,53 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
 def _stored_secret_key(var_dir: Path) -> str:
     """Read the secret key kept in the var directory, creating it on first use."""
     path = var_dir / "secret_key"
-    try:
-        existing = path.read_text().strip()
-    except FileNotFoundError:
-        existing = ""
-    except OSError as exc:
-        raise ConfigError(f"HELPDESK_SECRET_KEY: cannot read {path}: {exc.strerror}") from exc
-    if existing:
+    existing = _read_secret_key(path)
+    if existing is not None:
         return existing
     key = secrets.token_urlsafe(48)
     try:
         var_dir.mkdir(parents=True, exist_ok=True)
-        # The key signs sessions and reply tokens: only the owner may read it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(key + "\n")
+        _create_secret_key(path, key)
     except FileExistsError:
-        return path.read_text().strip()
+        # Another process started at the same moment and won: use its key.
+        return _read_secret_key(path) or key
     except OSError as exc:
         raise ConfigError(f"HELPDESK_VAR_DIR: cannot create {path}: {exc.strerror}") from exc
     return key
+
+
+def _read_secret_key(path: Path) -> str | None:
+    """Return the stored key, or None when there is no file yet.
+
+    Raises:
+        ConfigError: the file cannot be read or holds no key.
+    """
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"HELPDESK_SECRET_KEY: cannot read {path}: {exc.strerror}") from exc
+    if not existing:
+        raise ConfigError(f"HELPDESK_SECRET_KEY: {path} is empty; delete it to generate a new key")
+    return existing
+
+
+def _create_secret_key(path: Path, key: str) -> None:
+    """Write `key` to `path` whole or not at all; FileExistsError if it exists.
+
+    The key is written and fsynced under a temporary name, then linked into
+    place: a concurrent reader never sees a half-written key, a crash never
+    leaves an empty one, and of two racing processes exactly one key wins.
+    """
+    # mkstemp creates the file with mode 0600: the key signs sessions and reply
+    # tokens, so only the owner may read it.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
