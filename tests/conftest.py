@@ -106,3 +106,28 @@ def session(engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path, database_url: str) -> Settings:
     var = tmp_path / "var"
     return Settings.for_var_dir(var, database_url=database_url, secret_key="test-secret-key")
+
+
+_SERVICE_MARKS = ("postgres", "redis", "s3")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran against each real server, so a log shows they were not skipped."""
+    counts = {mark: {"passed": 0, "failed": 0, "skipped": 0} for mark in _SERVICE_MARKS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in {"call", "setup"}:
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            keywords = getattr(report, "keywords", {})
+            for mark in _SERVICE_MARKS:
+                if mark in keywords:
+                    counts[mark]["failed" if outcome == "error" else outcome] += 1
+    terminalreporter.write_sep("-", "tests against real servers")
+    for mark, tally in counts.items():
+        ran = tally["passed"] + tally["failed"]
+        terminalreporter.write_line(
+            f"{mark} tests ran {ran} (passed {tally['passed']}, failed {tally['failed']}), "
+            f"skipped {tally['skipped']}"
+        )
