@@ -100,3 +100,44 @@ def test_same_address_is_two_contacts_in_two_tenants(session: Session) -> None:
     a = make_contact(session, first, "bob@client.example")
     b = make_contact(session, second, "bob@client.example")
     assert a.id != b.id
+
+
+def test_suspended_tenant_receives_no_mail_and_accepts_no_credentials(session: Session) -> None:
+    # Given a tenant with a mailbox, an admin with a token and a client with portal access
+    from datetime import timedelta
+
+    from helpdesk.crypto import SecretBox
+    from helpdesk.services import mailboxes, sign_in, tokens
+
+    tenant = make_tenant(session)
+    mailboxes.create_mailbox(
+        session,
+        Operator(),
+        tenant.id,
+        address="help@acme.example",
+        box=SecretBox("k", "mailbox-credentials"),
+        now=NOW,
+    )
+    admin = make_staff(session, tenant, Role.ADMIN)
+    _, secret = tokens.create_api_token(session, Operator(), tenant.id, admin.user_id, now=NOW)
+    make_contact(session, tenant, "client@client.example")
+    link = sign_in.create_sign_in_link(session, tenant.id, "client@client.example", now=NOW)
+    assert link is not None
+    assert mailboxes.find_mailbox_for_address(session, "help+x@acme.example") is not None
+
+    # When the platform suspends the tenant
+    tenant.active = False
+    session.flush()
+    later = NOW + timedelta(minutes=1)
+
+    # Then mail for it is refused and none of its credentials work
+    assert mailboxes.find_mailbox_for_address(session, "help+x@acme.example") is None
+    with pytest.raises(PermissionDenied):
+        tokens.authenticate_api_token(session, secret, now=later)
+    with pytest.raises(PermissionDenied):
+        users.staff_principal(session, admin.user_id, tenant.id)
+    with pytest.raises(PermissionDenied):
+        sign_in.redeem_sign_in_link(session, link, now=later)
+    assert (
+        sign_in.create_sign_in_link(session, tenant.id, "client@client.example", now=later) is None
+    )

@@ -12,7 +12,7 @@ from helpdesk.addresses import normalize_email
 from helpdesk.crypto import SecretBox
 from helpdesk.enums import Priority
 from helpdesk.errors import Conflict, ValidationError
-from helpdesk.models import Category, Mailbox, Team
+from helpdesk.models import Category, Mailbox, Team, Tenant
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Principal
 from helpdesk.services.scope import get_scoped, get_tenant
@@ -120,8 +120,15 @@ def find_mailbox_for_address(session: Session, address: str) -> Mailbox | None:
     except ValidationError:
         return None
     candidates = _untagged_forms(normalized)
+    # A suspended tenant receives nothing: its mail is refused at RCPT.
     matches = session.scalars(
-        select(Mailbox).where(Mailbox.address.in_(candidates), Mailbox.active.is_(True))
+        select(Mailbox)
+        .join(Tenant, Tenant.id == Mailbox.tenant_id)
+        .where(
+            Mailbox.address.in_(candidates),
+            Mailbox.active.is_(True),
+            Tenant.active.is_(True),
+        )
     ).all()
     return max(matches, key=lambda mailbox: len(mailbox.address), default=None)
 

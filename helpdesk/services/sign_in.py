@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.addresses import normalize_email
 from helpdesk.errors import PermissionDenied
-from helpdesk.models import Contact, SignInLink
+from helpdesk.models import Contact, SignInLink, Tenant
 from helpdesk.principal import Client
 from helpdesk.services.contacts import client_principal, find_contact
 
@@ -41,7 +41,7 @@ def create_sign_in_link(
     """
     address = normalize_email(email)
     contact = find_contact(session, tenant_id, address)
-    if contact is None or not _may_sign_in(contact):
+    if contact is None or not _may_sign_in(session, contact):
         return None
     if _recent_links(session, contact.id, now) >= MAX_LINKS_PER_WINDOW:
         return None
@@ -83,13 +83,14 @@ def redeem_sign_in_link(session: Session, secret: str, *, now: datetime) -> Clie
         raise PermissionDenied(_INVALID)
     contact = find_contact(session, link.tenant_id, link.email)
     # The address may have moved to another contact since the link was sent.
-    if contact is None or contact.id != link.contact_id or not _may_sign_in(contact):
+    if contact is None or contact.id != link.contact_id or not _may_sign_in(session, contact):
         raise PermissionDenied(_INVALID)
     return client_principal(session, contact.id)
 
 
-def _may_sign_in(contact: Contact) -> bool:
-    return contact.portal_access and not contact.blocked
+def _may_sign_in(session: Session, contact: Contact) -> bool:
+    tenant = session.get(Tenant, contact.tenant_id)
+    return contact.portal_access and not contact.blocked and bool(tenant and tenant.active)
 
 
 def _recent_links(session: Session, contact_id: int, now: datetime) -> int:

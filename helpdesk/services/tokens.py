@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.errors import NotFound, PermissionDenied, ValidationError
-from helpdesk.models import ApiToken, Membership, User
+from helpdesk.models import ApiToken, Membership, Tenant, User
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import PlatformAdmin, Principal, Staff
 from helpdesk.services.scope import get_scoped
@@ -135,10 +135,12 @@ def _active_membership(session: Session, tenant_id: int, user_id: int) -> Member
     return session.scalar(
         select(Membership)
         .join(User, User.id == Membership.user_id)
+        .join(Tenant, Tenant.id == Membership.tenant_id)
         .where(
             Membership.tenant_id == tenant_id,
             Membership.user_id == user_id,
             Membership.active.is_(True),
             User.active.is_(True),
+            Tenant.active.is_(True),
         )
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from helpdesk.addresses import normalize_email
 from helpdesk.enums import Role
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from helpdesk.models import Membership, User
+from helpdesk.models import Membership, Tenant, User
 from helpdesk.passwords import hash_password, needs_rehash, verify_password
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Operator, PlatformAdmin, Principal, Staff
@@ -61,11 +61,15 @@ def staff_principal(session: Session, user_id: int, tenant_id: int) -> Staff:
     """Return the user acting in the tenant with their role.
 
     Raises:
-        PermissionDenied: the user has no active membership there, or is inactive.
+        PermissionDenied: the user has no active membership there, is inactive,
+            or the tenant is suspended.
     """
     membership = _membership(session, user_id, tenant_id)
     if membership is None or not membership.active or not membership.user.active:
         raise PermissionDenied("not a member of this tenant")
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None or not tenant.active:
+        raise PermissionDenied("this tenant is suspended")
     return Staff(user_id=user_id, tenant_id=tenant_id, role=membership.role)
 
 
