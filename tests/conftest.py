@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from helpdesk import migrate
-from helpdesk.db import make_engine, make_session_factory
+from helpdesk.db import make_engine
 from helpdesk.settings import Settings
 from tests.servers import PostgresServer, postgres_server, redis_server
 
@@ -93,13 +93,47 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def shared_sqlite_engine(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("sqlite-shared") / "shared.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared_postgresql_engine(pg_server: PostgresServer, pg_template: str) -> Iterator[Engine]:
+    admin = make_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE helpdesk_shared TEMPLATE "{pg_template}"'))
+    admin.dispose()
+    engine = make_engine(pg_server.url("helpdesk_shared"))
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session on a fresh database; services flush, the test may commit."""
-    factory = make_session_factory(engine)
-    with factory() as session:
-        yield session
-        session.rollback()
+def session(backend: str, request: pytest.FixtureRequest) -> Iterator[Session]:
+    """A session in a transaction that is rolled back after the test.
+
+    Services flush and never commit, so one migrated database per backend serves
+    every such test. A test that needs real commits (concurrency, processes)
+    takes `engine` or `database_url` instead: a fresh database of its own.
+    """
+    engine: Engine = request.getfixturevalue(f"shared_{backend}_engine")
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
 
 
 @pytest.fixture
