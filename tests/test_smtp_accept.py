@@ -1,0 +1,156 @@
+"""SMTP over real sockets: who is refused, what is accepted, and 250 only once it is on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from helpdesk.crypto import SecretBox
+from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
+from helpdesk.principal import Operator
+from helpdesk.services.mailboxes import create_mailbox
+from helpdesk.settings import Listen, Settings
+from mailgate.smtp import start_smtp
+from mailgate.spool import Spool
+from tests.factories import NOW, make_tenant
+from tests.servers import free_port
+
+LIMIT = 20_000
+SENDER = "client@client.example"
+# 8-bit, not UTF-8 (Latin-1 and a stray 0xff), a dot-stuffed line, CRLF endings.
+RAW = (
+    b"From: Client <client@client.example>\r\n"
+    b"To: support@acme.example\r\n"
+    b"Subject: =?iso-8859-1?q?caf=E9?=\r\n"
+    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n"
+    b"\r\n"
+    b"Un caf\xe9, s'il vous pla\xeet \xff.\r\n"
+    b".a line that starts with a dot\r\n"
+)
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        tenant = make_tenant(session, "acme")
+        box = SecretBox("test-secret-key", "mailbox-credentials")
+        create_mailbox(
+            session, Operator(), tenant.id, address="support@acme.example", box=box, now=NOW
+        )
+    return factory
+
+
+@pytest.fixture
+def smtp_settings(tmp_path: Path) -> Settings:
+    return Settings.for_var_dir(
+        tmp_path / "var",
+        secret_key="test-secret-key",
+        smtp_listen=Listen("127.0.0.1", free_port()),
+        max_message_bytes=LIMIT,
+    )
+
+
+@contextmanager
+def running(settings: Settings, sessions: SessionFactory) -> Iterator[smtplib.SMTP]:
+    controller = start_smtp(settings, sessions)
+    try:
+        with smtplib.SMTP("127.0.0.1", settings.smtp_listen.port, timeout=10) as client:
+            client.ehlo("client.example")
+            yield client
+    finally:
+        controller.stop()
+
+
+def test_unknown_recipient_is_refused_at_rcpt(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    with running(smtp_settings, sessions) as client:
+        client.mail(SENDER)
+        code, reply = client.rcpt("nobody@acme.example")
+    assert (code, reply[:5]) == (550, b"5.1.1")
+    assert b"nobody@acme.example" in reply
+    assert Spool(smtp_settings.spool_dir).pending() == []
+
+
+def test_mailbox_and_its_tagged_form_accept_the_exact_bytes(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    recipients = ["support@acme.example", "Support+a1b2c3@acme.example"]
+    with running(smtp_settings, sessions) as client:
+        refused = client.sendmail(SENDER, recipients, RAW, mail_options=["BODY=8BITMIME"])
+    assert refused == {}
+    [entry] = Spool(smtp_settings.spool_dir).pending()
+    assert entry.read_message() == RAW
+    envelope = entry.read_envelope()
+    assert (envelope.mail_from, envelope.rcpt_tos) == (SENDER, tuple(recipients))
+    assert envelope.transport == "smtp"
+
+
+def test_accepted_message_is_answered_250_2_0_0(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    with running(smtp_settings, sessions) as client:
+        client.mail(SENDER)
+        client.rcpt("support@acme.example")
+        code, reply = client.data(RAW)
+    assert (code, reply) == (250, b"2.0.0 Message accepted")
+
+
+def test_server_advertises_size_and_refuses_a_declared_oversize_message(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    big = RAW + b"x" * LIMIT + b"\r\n"
+    with running(smtp_settings, sessions) as client:
+        assert client.has_extn("size")
+        assert int(client.esmtp_features["size"]) == LIMIT
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            client.sendmail(SENDER, ["support@acme.example"], big)
+    assert refused.value.smtp_code == 552
+    assert refused.value.smtp_error.startswith(b"5.3.4")
+
+
+def test_oversize_data_without_a_size_declaration_is_refused_with_552(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    big = RAW + (b"x" * 900 + b"\r\n") * (LIMIT // 900 + 1)
+    with running(smtp_settings, sessions) as client:
+        client.mail(SENDER)
+        client.rcpt("support@acme.example")
+        code, reply = client.data(big)
+    assert (code, reply[:5]) == (552, b"5.3.4")
+    assert Spool(smtp_settings.spool_dir).pending() == []
+
+
+def test_message_that_cannot_be_stored_gets_451_so_the_sender_retries(
+    smtp_settings: Settings, sessions: SessionFactory, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("the spool directory cannot be created here")
+    broken = dataclasses.replace(smtp_settings, spool_dir=blocker)
+    with running(broken, sessions) as client:
+        client.mail(SENDER)
+        client.rcpt("support@acme.example")
+        code, reply = client.data(RAW)
+    assert (code, reply[:5]) == (451, b"4.3.0")
+
+
+def test_recipient_check_against_a_broken_database_gets_451(
+    smtp_settings: Settings, tmp_path: Path
+) -> None:
+    # An empty database has no mailboxes table: every lookup fails.
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with running(smtp_settings, make_session_factory(engine)) as client:
+            client.mail(SENDER)
+            code, reply = client.rcpt("support@acme.example")
+    finally:
+        engine.dispose()
+    assert (code, reply[:5]) == (451, b"4.3.0")
