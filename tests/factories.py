@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import Role
-from helpdesk.models import Contact, Tenant, User
-from helpdesk.principal import Client, Operator, Staff
+from helpdesk.enums import Role, Source
+from helpdesk.models import Contact, Tenant, Ticket, User
+from helpdesk.principal import Client, Operator, Staff, System
 from helpdesk.services import contacts, tenants, users
+from helpdesk.services.tickets import create_ticket
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -46,3 +47,17 @@ def make_contact(session: Session, tenant: Tenant, email: str | None = None) -> 
 def make_client(session: Session, tenant: Tenant, email: str | None = None) -> Client:
     contact = make_contact(session, tenant, email)
     return contacts.client_principal(session, contact.id)
+
+
+def make_ticket(session: Session, tenant: Tenant, **overrides: object) -> Ticket:
+    """Open a ticket by e-mail as the mail gateway would; overrides go to create_ticket."""
+    values: dict[str, object] = {
+        "subject": f"Printer on fire {next(_serial)}",
+        "body": "It is on fire.",
+        "requester_email": f"client-{next(_serial)}@client.example",
+        "source": Source.EMAIL,
+        "now": NOW,
+    }
+    values.update(overrides)
+    actor = values.pop("actor", System(tenant_id=tenant.id))
+    return create_ticket(session, actor, tenant.id, **values)  # type: ignore[arg-type]

@@ -1,0 +1,208 @@
+"""Reaching a ticket as an actor, and the steps every change to a ticket shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk.enums import AuthorType, EventKind, Role, Source, Status, Visibility
+from helpdesk.errors import NotFound
+from helpdesk.models import Membership, Message, Ticket, TicketParticipant, User
+from helpdesk.policy import Action, can_on_ticket, can_view_ticket, require
+from helpdesk.principal import Client, PlatformAdmin, Principal, Staff
+from helpdesk.services.audit import record_event
+from helpdesk.workflow import apply_state, plan_transition, state_of
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who a message is by: a contact, an agent, or the system."""
+
+    type: AuthorType
+    user_id: int | None = None
+    contact_id: int | None = None
+
+    @classmethod
+    def contact(cls, contact_id: int) -> Author:
+        return cls(AuthorType.CLIENT, contact_id=contact_id)
+
+    @classmethod
+    def of(cls, actor: Principal) -> Author:
+        """Return the author an acting principal writes as."""
+        if isinstance(actor, Client):
+            return cls.contact(actor.contact_id)
+        if isinstance(actor, Staff | PlatformAdmin):
+            return cls(AuthorType.AGENT, user_id=actor.user_id)
+        return cls(AuthorType.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message about to be written: its text and where it comes from.
+
+    `body` is the text without quoted history, `body_full_text` all of it
+    (None: the same); `body_html` must already be sanitized.
+    """
+
+    body: str
+    source: Source
+    body_html: str = ""
+    body_full_text: str | None = None
+    message_id: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
+
+
+def get_ticket(session: Session, actor: Principal, tenant_id: int, number: int) -> Ticket:
+    """Return the tenant's ticket with this number, if the actor may see it.
+
+    Raises:
+        NotFound: no such ticket, or one the actor may not see (never a 403, so
+            that a ticket's existence does not leak).
+    """
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
+    )
+    return _checked(session, actor, ticket, Action.VIEW_TICKETS)
+
+
+def get_ticket_by_id(session: Session, actor: Principal, ticket_id: int) -> Ticket:
+    """Return the ticket if the actor may see it.
+
+    Raises:
+        NotFound: no such ticket, or one the actor may not see.
+    """
+    return ticket_for(session, actor, ticket_id, Action.VIEW_TICKETS)
+
+
+def ticket_for(session: Session, actor: Principal, ticket_id: int, action: Action) -> Ticket:
+    """Return the ticket for the actor to do `action` on.
+
+    Raises:
+        NotFound: the actor may not even see the ticket.
+        PermissionDenied: the actor sees it but may not do `action`.
+    """
+    return _checked(session, actor, session.get(Ticket, ticket_id), action)
+
+
+def _checked(session: Session, actor: Principal, ticket: Ticket | None, action: Action) -> Ticket:
+    if ticket is None:
+        raise NotFound("no such ticket")
+    participant = is_participant(session, actor, ticket)
+    if not can_view_ticket(actor, ticket, is_participant=participant):
+        raise NotFound("no such ticket")
+    allowed = can_on_ticket(actor, action, ticket, is_participant=participant)
+    require(allowed, f"you may not {action.value.replace('_', ' ')} on this ticket")
+    return ticket
+
+
+def is_participant(session: Session, actor: Principal, ticket: Ticket) -> bool:
+    """Whether the actor is a client taking part (a pending participant is not)."""
+    if not isinstance(actor, Client):
+        return False
+    return is_contact_participant(session, ticket.id, actor.contact_id)
+
+
+def is_contact_participant(session: Session, ticket_id: int, contact_id: int) -> bool:
+    """Whether the contact takes part in the ticket (pending participants do not)."""
+    row = session.scalar(
+        select(TicketParticipant.contact_id).where(
+            TicketParticipant.ticket_id == ticket_id,
+            TicketParticipant.contact_id == contact_id,
+            TicketParticipant.pending.is_(False),
+        )
+    )
+    return row is not None
+
+
+def is_member(session: Session, tenant_id: int, user_id: int, roles: Iterable[Role]) -> bool:
+    """Whether the user is active staff of the tenant in one of `roles`."""
+    row = session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.tenant_id == tenant_id,
+            Membership.user_id == user_id,
+            Membership.active.is_(True),
+            User.active.is_(True),
+            Membership.role.in_(list(roles)),
+        )
+    )
+    return row is not None
+
+
+def append_message(
+    session: Session, ticket: Ticket, author: Author, draft: Draft, *, now: datetime
+) -> Message:
+    """Add a message to the ticket and count it; callers check policy and record."""
+    message = Message(
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        author_type=author.type,
+        author_user_id=author.user_id,
+        author_contact_id=author.contact_id,
+        visibility=draft.visibility,
+        body_text=draft.body,
+        body_full_text=draft.body if draft.body_full_text is None else draft.body_full_text,
+        body_html=draft.body_html,
+        message_id=draft.message_id,
+        source=draft.source,
+        created_at=now,
+    )
+    session.add(message)
+    ticket.message_count += 1
+    ticket.last_activity_at = ticket.updated_at = now
+    session.flush()
+    return message
+
+
+def shift_status(ticket: Ticket, target: Status, *, now: datetime) -> dict[str, str] | None:
+    """Move the row to `target` without recording it; return {"from", "to"}, or None.
+
+    Raises:
+        InvalidTransition: helpdesk.workflow has no such move.
+    """
+    previous = ticket.status
+    apply_state(ticket, plan_transition(state_of(ticket), target, now))
+    if previous == target:
+        return None
+    ticket.last_activity_at = now
+    return {"from": previous.value, "to": target.value}
+
+
+def record_change(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    kind: EventKind,
+    *,
+    now: datetime,
+    **payload: Any,
+) -> None:
+    """Stamp the ticket as updated, write the change's event and flush."""
+    ticket.updated_at = now
+    record_event(session, ticket, kind, actor, now=now, **payload)
+    session.flush()
+
+
+def set_and_record(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    attribute: str,
+    value: Any,
+    kind: EventKind,
+    *,
+    now: datetime,
+) -> bool:
+    """Set one column and record {"from", "to"} when it changed; return whether it did."""
+    previous = getattr(ticket, attribute)
+    if previous == value:
+        return False
+    setattr(ticket, attribute, value)
+    record_change(session, actor, ticket, kind, now=now, **{"from": previous, "to": value})
+    return True
