@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import Role
+from helpdesk.enums import Role, Source
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from helpdesk.principal import Operator
-from helpdesk.services import contacts, organizations
-from tests.factories import NOW, make_client, make_contact, make_staff, make_tenant
+from helpdesk.principal import Operator, System
+from helpdesk.services import contacts, messages, organizations
+from tests.factories import NOW, make_client, make_contact, make_staff, make_tenant, make_ticket
 
 
 def test_agent_creates_a_contact_who_joins_the_domains_organization(session: Session) -> None:
@@ -136,3 +136,30 @@ def test_overlong_contact_name_is_refused(session: Session) -> None:
             session, Operator(), tenant.id, email="ann@client.example", name="A" * 201, now=NOW
         )
     assert caught.value.field == "name"
+
+
+def test_blocked_contact_can_neither_open_tickets_nor_reply(session: Session) -> None:
+    # Given a contact with a ticket, whom an admin then blocks
+    tenant = make_tenant(session)
+    ticket = make_ticket(session, tenant, requester_email="spam@client.example")
+    contact = contacts.find_contact(session, tenant.id, "spam@client.example")
+    assert contact is not None
+    client = contacts.client_principal(session, contact.id)
+    contacts.update_contact(session, Operator(), contact.id, blocked=True, now=NOW)
+    system = System(tenant_id=tenant.id)
+
+    # Then neither by mail nor in the portal may they write again
+    with pytest.raises(PermissionDenied):
+        make_ticket(session, tenant, requester_email="spam@client.example")
+    with pytest.raises(PermissionDenied):
+        messages.add_client_reply(
+            session, system, ticket.id, "again", author_contact_id=contact.id, now=NOW
+        )
+    with pytest.raises(PermissionDenied):
+        messages.add_client_reply(session, client, ticket.id, "again", now=NOW)
+    # But an agent may still open a ticket on their behalf
+    agent = make_staff(session, tenant)
+    on_behalf = make_ticket(
+        session, tenant, requester_email="spam@client.example", actor=agent, source=Source.CONSOLE
+    )
+    assert on_behalf.requester_id == contact.id

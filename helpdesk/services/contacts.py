@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.addresses import domain_of, normalize_email
-from helpdesk.errors import Conflict, NotFound, ValidationError
+from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from helpdesk.models import Contact, ContactEmail, Organization, OrganizationDomain
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Client, Principal
@@ -65,6 +65,15 @@ def organization_for_domain(session: Session, tenant_id: int, domain: str) -> in
             OrganizationDomain.tenant_id == tenant_id, OrganizationDomain.domain == domain
         )
     )
+
+
+def require_not_blocked(session: Session, contact_id: int) -> None:
+    """Raises:
+    PermissionDenied: the contact is blocked: they may not open tickets or write.
+    """
+    contact = session.get(Contact, contact_id)
+    if contact is not None and contact.blocked:
+        raise PermissionDenied("this contact is blocked")
 
 
 def client_principal(session: Session, contact_id: int) -> Client:

@@ -13,7 +13,7 @@ from helpdesk.models import Message, Ticket
 from helpdesk.outbox import enqueue
 from helpdesk.policy import Action, can, can_on_ticket, require
 from helpdesk.principal import Client, Principal, System
-from helpdesk.services.contacts import client_principal
+from helpdesk.services.contacts import client_principal, require_not_blocked
 from helpdesk.services.ticket_access import (
     Author,
     Draft,
@@ -200,9 +200,11 @@ def _reply_author(
 ) -> int:
     if isinstance(actor, Client):
         require(author_contact_id in (None, actor.contact_id), "clients write as themselves")
+        require_not_blocked(session, actor.contact_id)
         return actor.contact_id
     if author_contact_id is None:
         raise ValidationError("author_contact_id", "name the contact the reply is from")
+    require_not_blocked(session, author_contact_id)
     # Mail posted for a contact carries exactly the rights that contact has.
     as_client = client_principal(session, author_contact_id)
     participant = is_participant(session, as_client, ticket)

@@ -17,7 +17,7 @@ from helpdesk.outbox import enqueue
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Client, PlatformAdmin, Principal, Staff
 from helpdesk.services.audit import record_event
-from helpdesk.services.contacts import find_contact, find_or_create_contact
+from helpdesk.services.contacts import find_contact, find_or_create_contact, require_not_blocked
 from helpdesk.services.custom_fields import active_definitions, validate_custom_fields
 from helpdesk.services.ticket_access import (
     Author,
@@ -307,10 +307,15 @@ def _requester(
 ) -> Contact:
     address = normalize_email(email, "requester_email")
     if not isinstance(actor, Client):
-        return find_or_create_contact(session, actor, tenant_id, address, name, now=now)
-    contact = find_contact(session, tenant_id, address)
-    if contact is None or contact.id != actor.contact_id:
-        raise PermissionDenied("clients open tickets only as themselves")
+        contact = find_or_create_contact(session, actor, tenant_id, address, name, now=now)
+    else:
+        found = find_contact(session, tenant_id, address)
+        if found is None or found.id != actor.contact_id:
+            raise PermissionDenied("clients open tickets only as themselves")
+        contact = found
+    # Staff may still open a ticket for a blocked contact; the contact may not.
+    if not isinstance(actor, Staff | PlatformAdmin):
+        require_not_blocked(session, contact.id)
     return contact
 
 
