@@ -83,13 +83,18 @@ def enqueue(sessions: SessionFactory, kind: str, *, now: datetime = NOW) -> int:
 
 
 def settled(sessions: SessionFactory, event_id: int, timeout: float = 15.0) -> OutboxEvent:
-    """Wait until the worker has finished with the event (it is no longer dispatched)."""
+    """Wait until the worker has finished with the event.
+
+    Not yet dispatched (pending, never tried) or dispatched both mean the
+    worker has not run it yet.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(sessions) as session:
             event = session.get(OutboxEvent, event_id)
             assert event is not None
-            if event.state != OutboxState.DISPATCHED:
+            untouched = event.state == OutboxState.PENDING and event.attempts == 0
+            if event.state != OutboxState.DISPATCHED and not untouched:
                 return event
         time.sleep(0.02)
     raise AssertionError(f"outbox event {event_id} still dispatched after {timeout}s")
