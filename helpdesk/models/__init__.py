@@ -1,6 +1,6 @@
 """The data model: one module per aggregate, all sharing one metadata."""
 
-from helpdesk.models.access import ApiToken, SignInLink
+from helpdesk.models.access import ApiToken, ClientToken, SignInLink
 from helpdesk.models.activity import ContactTicketRead, Notification, UserTicketRead
 from helpdesk.models.base import Base
 from helpdesk.models.catalog import CannedResponse, Category, CustomFieldDefinition
@@ -28,6 +28,7 @@ __all__ = [
     "BusinessCalendar",
     "CannedResponse",
     "Category",
+    "ClientToken",
     "Contact",
     "ContactEmail",
     "ContactTicketRead",

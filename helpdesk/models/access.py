@@ -50,3 +50,23 @@ class SignInLink(Base):
         UniqueConstraint("token_hash"),
         Index("ix_sign_in_links_contact", "contact_id"),
     )
+
+
+class ClientToken(Base):
+    """A client's portal session, issued when a sign-in link is redeemed; stored hashed."""
+
+    __tablename__ = "client_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = tenant_fk()
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        Index("ix_client_tokens_contact", "contact_id"),
+    )
