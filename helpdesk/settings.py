@@ -50,6 +50,8 @@ class Settings:
     web_listen: Listen = Listen("127.0.0.1", 5000)
     base_url: str = "http://127.0.0.1:5000"
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # Requests per credential through /api/v1 (Flask-Limiter notation).
+    api_rate_limit: str = "600 per minute"
 
     @classmethod
     def for_var_dir(cls, var_dir: Path, **overrides: object) -> Settings:

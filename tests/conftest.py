@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -165,3 +166,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{mark} tests ran {ran} (passed {tally['passed']}, failed {tally['failed']}), "
             f"skipped {tally['skipped']}"
         )
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[Settings], Flask]]:
+    """Build web apps for a test; their database engines are disposed after it."""
+    from web import create_app
+    from web.app import app_state
+
+    apps: list[Flask] = []
+
+    def build(settings: Settings) -> Flask:
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app_state(app).engine.dispose()

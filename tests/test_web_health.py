@@ -152,7 +152,11 @@ def test_domain_errors_map_to_status_and_code(api_app: Flask, name: str) -> None
     assert response.get_json()["error"] == {
         "code": code,
         "message": str(error),
-        **({"field": "subject"} if isinstance(error, ValidationError) else {}),
+        **(
+            {"fields": {"subject": "must not be empty"}}
+            if isinstance(error, ValidationError)
+            else {}
+        ),
     }
 
 

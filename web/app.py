@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from helpdesk.db import SessionFactory, make_engine, make_session_factory
 from helpdesk.resources import resource_dir
 from helpdesk.settings import Settings
+from helpdesk.storage import BlobStore, open_blob_store
 from web import errors, security
 
 EXTENSION = "helpdesk"
@@ -23,6 +25,11 @@ class AppState:
     settings: Settings
     engine: Engine
     session_factory: SessionFactory
+
+    @cached_property
+    def blob_store(self) -> BlobStore:
+        """The attachment store, opened on first use."""
+        return open_blob_store(self.settings)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -41,9 +48,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     # Imported here: the blueprints import this module for `app_state`.
+    from web import api
     from web.health import health
 
     app.register_blueprint(health)
+    api.install(app, app_state(app).settings)
 
 
 def _configure(app: Flask, settings: Settings) -> None:

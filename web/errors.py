@@ -51,7 +51,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
 
 
-def error_response(status: int, code: str, message: str, **extra: str) -> tuple[Response, int]:
+def error_response(status: int, code: str, message: str, **extra: object) -> tuple[Response, int]:
     """Return the JSON error envelope `{"error": {"code", "message", ...}}` with `status`."""
     return jsonify(error={"code": code, "message": message, **extra}), status
 
@@ -59,7 +59,9 @@ def error_response(status: int, code: str, message: str, **extra: str) -> tuple[
 def handle_domain_error(exc: HelpdeskError) -> tuple[Response, int]:
     """Answer a domain error: the envelope under /api/, a small HTML page elsewhere."""
     status = status_for(exc)
-    extra = {"field": exc.field} if isinstance(exc, ValidationError) else {}
+    extra: dict[str, object] = {}
+    if isinstance(exc, ValidationError):
+        extra = {"fields": {exc.field: exc.message}}
     if _wants_json():
         return error_response(status, exc.code, str(exc), **extra)
     return _html_error(status, str(exc))
