@@ -10,7 +10,7 @@ from web.api.core import RequestInvalid
 from web.errors import error_response
 
 # Each module declares its endpoints on the shared `api` when imported.
-ENDPOINT_MODULES = ("web.api.me", "web.api.docs")
+ENDPOINT_MODULES = ("web.api.me", "web.api.docs", "web.api.tickets")
 
 
 def install(app: Flask, settings: Settings) -> None:
