@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from flask import Flask, Response
 
 from helpdesk.settings import Settings
@@ -9,18 +12,15 @@ from web.api import limits
 from web.api.core import RequestInvalid
 from web.errors import error_response
 
-# Each module declares its endpoints on the shared `api` when imported.
-ENDPOINT_MODULES = ("web.api.me", "web.api.docs", "web.api.tickets")
-
 
 def install(app: Flask, settings: Settings) -> None:
     """Mount /api/v1 on the app."""
-    import importlib
-
+    from web.api import endpoints
     from web.api.blueprint import api
 
-    for module in ENDPOINT_MODULES:
-        importlib.import_module(module)
+    # Each module of web/api/endpoints/ declares its endpoints on `api` when imported.
+    for module in pkgutil.iter_modules(endpoints.__path__, endpoints.__name__ + "."):
+        importlib.import_module(module.name)
     if api.blueprint.name not in app.blueprints:
         app.register_blueprint(api.blueprint)
     app.register_error_handler(RequestInvalid, _invalid_request)
