@@ -14,6 +14,7 @@ from helpdesk.resources import resource_dir
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore, open_blob_store
 from web import errors, security
+from web.converters import BoundedInt
 
 EXTENSION = "helpdesk"
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the web application; settings default to the environment's."""
     settings = settings or Settings.from_env()
     app = Flask(__name__.split(".")[0], template_folder=str(resource_dir("templates")))
+    app.url_map.converters["int"] = BoundedInt
     _configure(app, settings)
     engine = make_engine(settings.database_url)
     app.extensions[EXTENSION] = AppState(settings, engine, make_session_factory(engine))

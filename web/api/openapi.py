@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from web.api.core import Audience, Operation
 from web.api.schemas import ErrorEnvelope
+from web.converters import MAX_ID
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
@@ -28,7 +29,10 @@ ERRORS = {
     422: "Invalid input; `error.fields` names each field at fault",
     429: "Too many requests; retry after the Retry-After header's seconds",
 }
-_CONVERTER_SCHEMA = {"int": {"type": "integer", "minimum": 0}, "string": {"type": "string"}}
+_CONVERTER_SCHEMA = {
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    "string": {"type": "string"},
+}
 
 
 def build_document(operations: list[Operation], *, prefix: str, version: str) -> dict[str, Any]:
