@@ -230,3 +230,23 @@ def test_human_page_describes_the_endpoints(world: World) -> None:
     assert response.status_code == 200
     assert b"GET /api/v1/me" in response.data
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.redis
+def test_with_redis_the_limit_is_shared_by_every_web_process(
+    settings: Settings, make_app: Callable[[Settings], Flask], request: pytest.FixtureRequest
+) -> None:
+    # Given two apps (two web processes) counting in the same Redis
+    redis_url: str = request.getfixturevalue("redis_url")
+    shared = dataclasses.replace(settings, broker_url=redis_url, api_rate_limit="4 per minute")
+    world = _world(shared, make_app)
+    second = make_app(shared)
+    headers = bearer(world.staff_token)
+    # When the token spends its budget across both
+    first_two = [world.app.test_client().get("/api/v1/me", headers=headers).status_code
+                 for _ in range(2)]  # fmt: skip
+    next_two = [second.test_client().get("/api/v1/me", headers=headers).status_code
+                for _ in range(3)]  # fmt: skip
+    # Then the second process refuses once the shared budget is gone
+    assert first_two == [200, 200]
+    assert next_two == [200, 200, 429]
