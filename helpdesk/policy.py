@@ -7,6 +7,7 @@ docs/permissions.md shows the same table for people.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -167,14 +168,32 @@ def can_view_ticket(
     return can_on_ticket(principal, Action.VIEW_TICKETS, ticket, is_participant=is_participant)
 
 
+@dataclass(frozen=True)
+class ClientReach:
+    """The tickets a client sees, as data both this policy and the list queries read.
+
+    A client sees the tickets they requested, those they take part in (not as
+    a pending participant), and, where their organization shares tickets,
+    the organization's (`organization_id`, None when it does not share).
+    """
+
+    contact_id: int
+    organization_id: int | None
+
+    def admits(self, ticket: TicketScope, *, is_participant: bool) -> bool:
+        if ticket.requester_id == self.contact_id or is_participant:
+            return True
+        return self.organization_id is not None and ticket.organization_id == self.organization_id
+
+
+def client_reach(client: Client) -> ClientReach:
+    """Return which tickets the client sees; helpdesk.queries.tickets turns it into SQL."""
+    shared = client.organization_id if client.sees_organization else None
+    return ClientReach(client.contact_id, shared)
+
+
 def _client_sees(client: Client, ticket: TicketScope, *, is_participant: bool) -> bool:
-    if ticket.requester_id == client.contact_id or is_participant:
-        return True
-    return (
-        client.sees_organization
-        and client.organization_id is not None
-        and ticket.organization_id == client.organization_id
-    )
+    return client_reach(client).admits(ticket, is_participant=is_participant)
 
 
 def require(allowed: bool, message: str = "you may not do this") -> None:

@@ -82,6 +82,13 @@ class Ticket(Base):
         Index("ix_tickets_activity", "tenant_id", "last_activity_at", "id"),
         Index("ix_tickets_organization", "tenant_id", "organization_id", "last_activity_at"),
         Index("ix_tickets_category", "tenant_id", "category_id", "status"),
+        # The other keyset orders of helpdesk.queries.tickets (migration 0003).
+        Index("ix_tickets_status_activity", "tenant_id", "status", "last_activity_at", "id"),
+        Index("ix_tickets_priority_activity", "tenant_id", "priority", "last_activity_at", "id"),
+        Index("ix_tickets_created", "tenant_id", "created_at", "id"),
+        Index("ix_tickets_updated", "tenant_id", "updated_at", "id"),
+        # The platform admin's list across tenants.
+        Index("ix_tickets_platform_activity", "last_activity_at", "id"),
         Index("ix_tickets_first_response_due", "first_response_due_at"),
         Index("ix_tickets_resolution_due", "resolution_due_at"),
         Index("ix_tickets_parent", "parent_id"),

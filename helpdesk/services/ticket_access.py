@@ -15,6 +15,7 @@ from helpdesk.errors import NotFound
 from helpdesk.models import Membership, Message, Ticket, TicketParticipant, User
 from helpdesk.policy import Action, can_on_ticket, can_view_ticket, require
 from helpdesk.principal import Client, PlatformAdmin, Principal, Staff
+from helpdesk.search import index_ticket
 from helpdesk.services.audit import record_event
 from helpdesk.workflow import apply_state, plan_transition, state_of
 
@@ -157,6 +158,7 @@ def append_message(
     ticket.message_count += 1
     ticket.last_activity_at = ticket.updated_at = now
     session.flush()
+    index_ticket(session, ticket)
     return message
 
 

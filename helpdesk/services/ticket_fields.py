@@ -15,6 +15,7 @@ from helpdesk.errors import ValidationError
 from helpdesk.models import Category, Ticket, TicketTag
 from helpdesk.policy import Action
 from helpdesk.principal import Principal
+from helpdesk.search import index_ticket
 from helpdesk.services.custom_fields import active_definitions, validate_custom_fields
 from helpdesk.services.ticket_access import record_change, set_and_record, ticket_for
 
@@ -101,6 +102,7 @@ def change_subject(
     ticket = ticket_for(session, actor, ticket_id, Action.UPDATE_TICKET)
     subject = clean_subject(subject)
     set_and_record(session, actor, ticket, "subject", subject, EventKind.SUBJECT_CHANGED, now=now)
+    index_ticket(session, ticket)
     return ticket
 
 

@@ -22,6 +22,7 @@ from helpdesk.models import (
 from helpdesk.outbox import enqueue
 from helpdesk.policy import Action
 from helpdesk.principal import Principal
+from helpdesk.search import index_tickets
 from helpdesk.services.ticket_access import (
     Author,
     Draft,
@@ -74,6 +75,7 @@ def merge_tickets(
     record_change(
         session, actor, target, EventKind.MERGED_FROM, now=now, source=_ref(source), messages=moved
     )
+    index_tickets(session, [source.id, target.id])
     return target
 
 

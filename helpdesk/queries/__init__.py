@@ -1,0 +1,1 @@
+"""Read-only queries bigger than a get: lists, filters and searches."""

@@ -1,0 +1,197 @@
+"""Full-text search over tickets: one index row per ticket, kept current by the services.
+
+Each ticket is indexed twice over: what its clients may read (the subject and
+the public messages) and everything (internal notes too). On SQLite the row
+lives in an FTS5 table with one column per part, and a client's search is
+restricted to the public columns; on PostgreSQL it holds two `tsvector`s, each
+with a GIN index, and a client's search reads only the public one. Either way
+an internal note's words cannot make a ticket match for a client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import (
+    BindParameter,
+    Float,
+    Integer,
+    Subquery,
+    TextClause,
+    bindparam,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from helpdesk.enums import Visibility
+from helpdesk.models import Ticket
+
+SEARCH_TABLE = "ticket_search"
+# Queries use this many words at most; more add nothing but cost.
+MAX_TERMS = 16
+MAX_TERM_LENGTH = 64
+# Each part of a ticket is indexed up to this many characters: a tsvector
+# holds at most 1 MB, and the first messages say what a ticket is about.
+MAX_INDEXED_CHARS = 100_000
+_WORD = re.compile(r"[^\W_]+")
+
+Progress = Callable[[int, int], None]
+_VISIBILITIES = {"public": Visibility.PUBLIC.value, "internal": Visibility.INTERNAL.value}
+
+
+def is_search_table(name: str) -> bool:
+    """Whether a table belongs to the search index (FTS5 keeps shadow tables beside it)."""
+    return name == SEARCH_TABLE or name.startswith(f"{SEARCH_TABLE}_")
+
+
+def search_terms(query: str) -> list[str]:
+    """Return the words of a search query, lower-cased, each once, in order.
+
+    Only letters and digits make words, so nothing a user types can reach the
+    search engines' own query syntax.
+    """
+    words = (word.lower()[:MAX_TERM_LENGTH] for word in _WORD.findall(query))
+    return list(dict.fromkeys(words))[:MAX_TERMS]
+
+
+def index_ticket(session: Session, ticket: Ticket) -> None:
+    """Rewrite the ticket's index row from its subject and messages."""
+    index_tickets(session, [ticket.id])
+
+
+def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
+    """Rewrite the index rows of these tickets; flushes pending changes first."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return
+    session.flush()
+    parameters = {"ids": ids, "cap": MAX_INDEXED_CHARS, **_VISIBILITIES}
+    for statement in _rebuild_statements(_dialect(session)):
+        session.execute(statement, parameters)
+
+
+def reindex_tickets(
+    session: Session,
+    tenant_id: int | None = None,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 1000,
+) -> int:
+    """Rebuild the index rows of every ticket (of one tenant); return how many.
+
+    `progress(done, total)` is called after each batch.
+    """
+    scope = select(Ticket.id)
+    if tenant_id is not None:
+        scope = scope.where(Ticket.tenant_id == tenant_id)
+    total = session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    done, last_id = 0, 0
+    while True:
+        batch = list(
+            session.scalars(scope.where(Ticket.id > last_id).order_by(Ticket.id).limit(batch_size))
+        )
+        if not batch:
+            return done
+        index_tickets(session, batch)
+        done, last_id = done + len(batch), batch[-1]
+        if progress:
+            progress(done, total)
+
+
+def search_hits(session: Session, terms: Sequence[str], *, everything: bool) -> Subquery:
+    """Return a subquery of the tickets matching every term: (ticket_id, score).
+
+    A higher score is a better match. `everything` searches internal notes
+    too; without it only what clients may read.
+
+    Raises:
+        ValueError: no terms (check `search_terms` first).
+    """
+    if not terms:
+        raise ValueError("search for at least one word")
+    if _dialect(session) == "sqlite":
+        statement = _sqlite_hits(terms, everything=everything)
+    else:
+        statement = _postgres_hits(terms, everything=everything)
+    return statement.columns(ticket_id=Integer(), score=Float()).subquery("search_hits")
+
+
+def _sqlite_hits(terms: Sequence[str], *, everything: bool) -> TextClause:
+    # Each word is a quoted prefix phrase; a column filter keeps a client's
+    # search out of the internal_text column.
+    phrases = " ".join(f'"{term}"*' for term in terms)
+    match = phrases if everything else f"{{subject public_text}} : ({phrases})"
+    return text(_SQLITE_HITS).bindparams(search_match=match)
+
+
+def _postgres_hits(terms: Sequence[str], *, everything: bool) -> TextClause:
+    query = " & ".join(f"'{term}':*" for term in terms)
+    statement = _PG_ALL_HITS if everything else _PG_PUBLIC_HITS
+    return text(statement).bindparams(search_query=query)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _rebuild_statements(dialect: str) -> list[TextClause]:
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    sql = _SQLITE_REBUILD if dialect == "sqlite" else _PG_REBUILD
+    return [text(statement).bindparams(ids) for statement in sql]
+
+
+# A subject match weighs ten times a match in the messages.
+_SQLITE_HITS = """
+SELECT rowid AS ticket_id, -bm25(ticket_search, 10.0, 1.0, 1.0) AS score
+FROM ticket_search WHERE ticket_search MATCH :search_match
+"""
+# ts_rank weighs the subject (A) 1.0, public messages (B) 0.4, notes (C) 0.2.
+# Its real is widened to a double so that a page key holds the score exactly.
+# The 'simple' configuration lower-cases words and stems nothing: tenants
+# write in many languages, and a wrong language's stemmer is worse than none.
+_PG_PUBLIC_HITS = """
+SELECT ticket_id, ts_rank(public_vector, search_query)::float8 AS score
+FROM ticket_search, to_tsquery('simple', :search_query) AS search_query
+WHERE public_vector @@ search_query
+"""
+_PG_ALL_HITS = """
+SELECT ticket_id, ts_rank(all_vector, search_query)::float8 AS score
+FROM ticket_search, to_tsquery('simple', :search_query) AS search_query
+WHERE all_vector @@ search_query
+"""
+# A ticket's messages of one visibility, oldest first, as one text of at most :cap characters.
+_SQLITE_REBUILD = [
+    "DELETE FROM ticket_search WHERE rowid IN :ids",
+    """
+INSERT INTO ticket_search (rowid, subject, public_text, internal_text)
+SELECT t.id, t.subject,
+    coalesce((SELECT substr(group_concat(m.body_text, char(10)), 1, :cap) FROM messages AS m
+              WHERE m.ticket_id = t.id AND m.visibility = :public), ''),
+    coalesce((SELECT substr(group_concat(m.body_text, char(10)), 1, :cap) FROM messages AS m
+              WHERE m.ticket_id = t.id AND m.visibility = :internal), '')
+FROM tickets AS t WHERE t.id IN :ids
+""",
+]
+_PG_REBUILD = [
+    """
+INSERT INTO ticket_search (ticket_id, public_vector, all_vector)
+SELECT id, subject_v || public_v, subject_v || public_v || internal_v FROM (
+    SELECT t.id,
+        setweight(to_tsvector('simple', t.subject), 'A') AS subject_v,
+        setweight(to_tsvector('simple', coalesce((
+            SELECT substring(string_agg(m.body_text, chr(10) ORDER BY m.created_at, m.id), 1, :cap)
+            FROM messages AS m WHERE m.ticket_id = t.id AND m.visibility = :public), '')), 'B')
+            AS public_v,
+        setweight(to_tsvector('simple', coalesce((
+            SELECT substring(string_agg(m.body_text, chr(10) ORDER BY m.created_at, m.id), 1, :cap)
+            FROM messages AS m WHERE m.ticket_id = t.id AND m.visibility = :internal), '')), 'C')
+            AS internal_v
+    FROM tickets AS t WHERE t.id IN :ids
+) AS parts
+ON CONFLICT (ticket_id) DO UPDATE
+SET public_vector = excluded.public_vector, all_vector = excluded.all_vector
+"""
+]
