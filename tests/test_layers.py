@@ -36,7 +36,12 @@ FORBIDDEN_IN_CORE = frozenset(
 COMPOSITION_ROOT = "helpdesk/cli/"
 # The S3 adapter is shared by every edge, so it lives beside the storage
 # interface; nothing imports it unless an s3:// URL is configured.
-CORE_EXCEPTIONS = {"helpdesk/storage/s3.py": frozenset({"boto3", "botocore"})}
+# The file-type sniffer is shared by the gateway and the API (which may not
+# import each other), so helpdesk/filetypes.py alone may import python-magic.
+CORE_EXCEPTIONS = {
+    "helpdesk/storage/s3.py": frozenset({"boto3", "botocore"}),
+    "helpdesk/filetypes.py": frozenset({"magic"}),
+}
 # (importing edge, imported module) pairs allowed across edges, such as the
 # small API through which an edge enqueues work. Empty until one is needed.
 EDGE_IMPORTS_ALLOWED: frozenset[tuple[str, str]] = frozenset()

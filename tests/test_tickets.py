@@ -530,7 +530,7 @@ def test_watchers_are_added_and_removed_once(session: Session, desk: Desk) -> No
     assert not svc.remove_watcher(session, desk.agent, ticket.id, desk.light.user_id, now=NOW)
     assert kinds(session, ticket)[1:] == [EventKind.WATCHER_ADDED, EventKind.WATCHER_REMOVED]
     outsider = make_user(session, make_desk(session).tenant)
-    with pytest.raises(ValidationError):
+    with pytest.raises(NotFound):
         svc.add_watcher(session, desk.agent, ticket.id, outsider.id, now=NOW)
 
 

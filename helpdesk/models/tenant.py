@@ -17,6 +17,11 @@ DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "notify_agents_on_new_ticket": True,
     "notify_assignee": True,
     "notify_watchers": True,
+    # Attachments: type keys or extensions allowed or blocked on top of the
+    # product's lists (helpdesk.filetypes; blocked wins), and the size limit.
+    "attachment_allowed": [],
+    "attachment_blocked": [],
+    "max_attachment_bytes": 20 * 1024 * 1024,
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from helpdesk.errors import ValidationError
+from helpdesk.filetypes import normalize_entries
 from helpdesk.models import BusinessCalendar, Tenant
 from helpdesk.models.tenant import DEFAULT_TENANT_SETTINGS
 from helpdesk.policy import Action, can, require
@@ -19,7 +20,13 @@ from helpdesk.services.tenants import validate_timezone
 from helpdesk.unchanged import UNCHANGED, Unchanged
 
 # Inclusive bounds of the whole-number settings; the others take their default's type.
-INTEGER_RANGES: dict[str, tuple[int, int]] = {"auto_close_days": (0, 365)}
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "auto_close_days": (0, 365),
+    "max_attachment_bytes": (1024, 1024 * 1024 * 1024),
+}
+# Settings holding lists of file type keys or extensions (see helpdesk.filetypes).
+FILE_TYPE_LISTS = frozenset({"attachment_allowed", "attachment_blocked"})
+MAX_LIST_ENTRIES = 100
 
 
 def update_tenant(
@@ -76,12 +83,23 @@ def _valid_setting(key: str, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValidationError(field, f"use a whole number from {low} to {high}")
         return value
+    if key in FILE_TYPE_LISTS:
+        return _valid_file_types(field, value)
     default = DEFAULT_TENANT_SETTINGS[key]
     if isinstance(default, bool) and not isinstance(value, bool):
         raise ValidationError(field, "use true or false")
     if type(value) is not type(default):
         raise ValidationError(field, f"use a value like {default!r}")
     return value
+
+
+def _valid_file_types(field: str, value: object) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_LIST_ENTRIES:
+        raise ValidationError(field, f"use a list of at most {MAX_LIST_ENTRIES} extensions")
+    try:
+        return sorted(set(normalize_entries(value)))
+    except ValueError as exc:
+        raise ValidationError(field, str(exc)) from None
 
 
 def _move_timezone(session: Session, tenant: Tenant, timezone: str) -> None:

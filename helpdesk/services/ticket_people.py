@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.addresses import normalize_email
 from helpdesk.enums import EventKind, Role
-from helpdesk.errors import ValidationError
+from helpdesk.errors import NotFound, ValidationError
 from helpdesk.models import Team, Ticket, TicketParticipant, TicketWatcher
 from helpdesk.outbox import enqueue
 from helpdesk.policy import Action
@@ -85,11 +85,12 @@ def add_watcher(
 
     Raises:
         NotFound, PermissionDenied: see `ticket_for`.
-        ValidationError: the user is not active staff of the ticket's tenant.
+        NotFound: the user is not active staff of the ticket's tenant (another
+            tenant's user answers like one that does not exist).
     """
     ticket = ticket_for(session, actor, ticket_id, Action.WATCH_TICKET)
     if not is_member(session, ticket.tenant_id, user_id, STAFF_ROLES):
-        raise ValidationError("user_id", "not an active staff member of this tenant")
+        raise NotFound("no such agent in this tenant")
     if session.get(TicketWatcher, (ticket.id, user_id)) is not None:
         return False
     watcher = TicketWatcher(

@@ -22,6 +22,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
+from helpdesk.services.reads import unread_ticket_ids
 from helpdesk.sla_state import sla_state
 from web.api.shapes import (
     AgentRef,
@@ -40,23 +41,41 @@ SYSTEM_NAME = "System"
 
 
 def present_tickets(
-    session: Session, tickets: Sequence[Ticket], *, now: datetime, for_client: bool = False
+    session: Session,
+    tickets: Sequence[Ticket],
+    *,
+    now: datetime,
+    for_client: bool = False,
+    reader_id: int | None = None,
 ) -> list[TicketOut]:
     """Return the API shape of each ticket; clients see only what is theirs to see.
 
     For clients, tags and staff-only custom fields are left out and the message
-    count counts public messages only.
+    count counts public messages only. With `reader_id` (the calling agent's
+    user id) each ticket says whether it is unread for them.
     """
     if not tickets:
         return []
     related = _Related(session, tickets, for_client=for_client)
-    return [related.ticket(ticket, now) for ticket in tickets]
+    shapes = [related.ticket(ticket, now) for ticket in tickets]
+    if reader_id is not None and not for_client:
+        unread = unread_ticket_ids(session, reader_id, tickets)
+        for shape in shapes:
+            shape.unread = shape.id in unread
+    return shapes
 
 
 def present_ticket(
-    session: Session, ticket: Ticket, *, now: datetime, for_client: bool = False
+    session: Session,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    for_client: bool = False,
+    reader_id: int | None = None,
 ) -> TicketOut:
-    return present_tickets(session, [ticket], now=now, for_client=for_client)[0]
+    return present_tickets(session, [ticket], now=now, for_client=for_client, reader_id=reader_id)[
+        0
+    ]
 
 
 class _Related:

@@ -66,6 +66,11 @@ class TicketOut(BaseModel):
     merged_into: int | None = Field(description="Number of the ticket this was merged into")
     parent: int | None = Field(description="Number of the incident this ticket belongs to")
     version: int = Field(description="Send as If-Match to PATCH without overwriting others")
+    unread: bool | None = Field(
+        default=None,
+        description="Whether the calling agent has not read the ticket since its last "
+        "activity; null where read marks are not kept for the caller",
+    )
 
 
 class Author(BaseModel):
