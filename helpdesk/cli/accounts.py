@@ -8,15 +8,14 @@ import click
 from sqlalchemy import select
 
 from helpdesk.addresses import normalize_email
-from helpdesk.cli.base import MAILBOX_CREDENTIALS, CommandFailed, Runtime, pass_runtime
+from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
 from helpdesk.clock import utcnow
-from helpdesk.crypto import SecretBox
 from helpdesk.db import session_scope
 from helpdesk.enums import Role
 from helpdesk.models import User
 from helpdesk.passwords import generate_password
 from helpdesk.principal import Operator
-from helpdesk.services.mailboxes import create_mailbox
+from helpdesk.services.mailboxes import create_mailbox, credentials_box
 from helpdesk.services.tenants import create_tenant, get_tenant_by_slug
 from helpdesk.services.tokens import create_api_token
 from helpdesk.services.users import create_user, get_user_by_email
@@ -106,7 +105,7 @@ def create_mailbox_command(
     if imap_url is not None and not imap_password_stdin:
         raise click.UsageError("--imap-url needs --imap-password-stdin")
     password = _read_secret("IMAP password") if imap_password_stdin else None
-    box = SecretBox(runtime.settings.secret_key, MAILBOX_CREDENTIALS)
+    box = credentials_box(runtime.settings.secret_key)
     with session_scope(runtime.sessions()) as session:
         home = get_tenant_by_slug(session, slug)
         created = create_mailbox(

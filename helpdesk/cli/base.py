@@ -16,8 +16,6 @@ from helpdesk.db import SessionFactory, make_engine, make_session_factory
 from helpdesk.errors import HelpdeskError
 from helpdesk.settings import Settings
 
-# The SecretBox purpose under which mailbox passwords are encrypted.
-MAILBOX_CREDENTIALS = "mailbox-credentials"
 NOT_MIGRATED = "database is not migrated: run `helpdesk db upgrade`"
 
 

@@ -8,13 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.cli.base import MAILBOX_CREDENTIALS
-from helpdesk.crypto import SecretBox
 from helpdesk.enums import Role
 from helpdesk.models import Mailbox, Membership, Tenant, User
 from helpdesk.passwords import generate_password
 from helpdesk.principal import Operator
-from helpdesk.services.mailboxes import create_mailbox
+from helpdesk.services.mailboxes import create_mailbox, credentials_box
 from helpdesk.services.tenants import create_tenant
 from helpdesk.services.users import create_user
 
@@ -62,7 +60,7 @@ def seed_demo(session: Session, secret_key: str, *, now: datetime) -> Demo:
         tenant.id,
         address=DEMO_MAILBOX,
         name=f"{DEMO_NAME} support",
-        box=SecretBox(secret_key, MAILBOX_CREDENTIALS),
+        box=credentials_box(secret_key),
         now=now,
     )
     return Demo(DEMO_ADMIN_EMAIL, DEMO_MAILBOX, password)

@@ -18,6 +18,15 @@ from helpdesk.principal import Principal
 from helpdesk.services.scope import get_scoped, get_tenant
 from helpdesk.unchanged import UNCHANGED, Unchanged
 
+# The key purpose under which mailbox credentials are encrypted at rest; every
+# writer and reader (command line, admin API, IMAP poller) uses this box.
+MAILBOX_CREDENTIALS = "mailbox-credentials"
+
+
+def credentials_box(secret_key: str) -> SecretBox:
+    """Return the box that encrypts and decrypts mailbox credentials."""
+    return SecretBox(secret_key, MAILBOX_CREDENTIALS)
+
 
 def create_mailbox(
     session: Session,

@@ -10,6 +10,7 @@ result, and commits. Anything raised rolls the request's transaction back.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -224,11 +225,11 @@ def parse_query(model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
         if len(given) > 1:
             raise RequestInvalid(422, "invalid", f"{name}: give it once", {name: "give it once"})
         values[name] = given[0]
-    return _validate(model, values, strict_source=False)
+    return _validate(model, values)
 
 
 def parse_body(model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
-    """Validate the JSON body against `model`.
+    """Validate the JSON body against `model`, strictly: `0` is no boolean, `"1"` no number.
 
     Raises:
         RequestInvalid: the body is not a JSON object (400) or does not validate (422).
@@ -237,24 +238,31 @@ def parse_body(model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
         raise RequestInvalid(
             400, "bad_request", "send a JSON body with Content-Type: application/json"
         )
-    payload = request.get_json(silent=True)
+    raw = request.get_data()
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise RequestInvalid(400, "bad_request", "the request body is not valid JSON") from exc
     if not isinstance(payload, dict):
         raise RequestInvalid(400, "bad_request", "the request body is not a JSON object")
-    return _validate(model, payload, strict_source=True)
-
-
-def _validate(
-    model: type[pydantic.BaseModel], values: Mapping[str, Any], *, strict_source: bool
-) -> pydantic.BaseModel:
     try:
-        if strict_source:
-            return model.model_validate(values)
+        return model.model_validate_json(raw, strict=True)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from exc
+
+
+def _validate(model: type[pydantic.BaseModel], values: Mapping[str, str]) -> pydantic.BaseModel:
+    try:
         # Query strings are text: let pydantic read "10" as 10 and "true" as True.
         return model.model_validate_strings(values)
     except pydantic.ValidationError as exc:
-        fields = {_location(error["loc"]): error["msg"] for error in exc.errors()}
-        summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
-        raise RequestInvalid(422, "invalid", summary, fields) from exc
+        raise _invalid(exc) from exc
+
+
+def _invalid(exc: pydantic.ValidationError) -> RequestInvalid:
+    fields = {_location(error["loc"]): error["msg"] for error in exc.errors()}
+    summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
+    return RequestInvalid(422, "invalid", summary, fields)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

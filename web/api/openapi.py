@@ -159,8 +159,6 @@ def _responses(
     responses: dict[str, Any] = {str(operation.status): _success(operation, refs)}
     error = {"$ref": refs[(ErrorEnvelope, "serialization")]}
     for status, meaning in ERRORS.items():
-        if status == 401 and operation.audience is Audience.PUBLIC:
-            continue
         responses[str(status)] = {
             "description": meaning,
             "content": {"application/json": {"schema": error}},
