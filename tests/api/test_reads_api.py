@@ -56,3 +56,16 @@ def test_another_tenants_ticket_and_clients_are_refused(world: ApiWorld) -> None
     assert world.call("admin", "PUT", url, desk=world.other).status_code == 404
     assert world.call("client", "PUT", url).status_code == 403
     assert unread(world, number)
+
+
+def test_the_ticket_list_shows_each_agents_unread_marks(world: ApiWorld) -> None:
+    number = open_ticket(world)
+
+    def listed(role: str) -> bool:
+        items = world.call(role, "GET", "/api/v1/tickets").get_json()["items"]
+        return next(item["unread"] for item in items if item["number"] == number)
+
+    assert listed("agent") is True
+    assert world.call("agent", "PUT", f"/api/v1/tickets/{number}/read").status_code == 204
+    assert listed("agent") is False
+    assert listed("admin") is True
