@@ -1,11 +1,13 @@
-"""Reading an uploaded file from a multipart request, within the desk's size limit."""
+"""Uploaded files: read from a multipart request within the desk's limit, and attached."""
 
 from __future__ import annotations
 
 from flask import request
 
-from helpdesk.services.uploads import file_rules
+from helpdesk.principal import Principal
+from helpdesk.services.uploads import attach_upload, file_rules
 from web.api.core import Context, RequestInvalid
+from web.api.shapes import AttachmentOut
 
 
 def read_upload(ctx: Context) -> tuple[str, bytes, str]:
@@ -22,3 +24,22 @@ def read_upload(ctx: Context) -> tuple[str, bytes, str]:
     if len(data) > limit:
         raise RequestInvalid(413, "too_large", f"the file is larger than {limit} bytes")
     return upload.filename, data, upload.mimetype or "application/octet-stream"
+
+
+def attach_from_request(
+    ctx: Context, actor: Principal, ticket_id: int, message_id: int
+) -> AttachmentOut:
+    """Attach the request's file to the actor's own message and return its shape.
+
+    Raises:
+        RequestInvalid: as `read_upload`.
+    """
+    filename, data, declared = read_upload(ctx)
+    attachment = attach_upload(
+        ctx.session, actor, ticket_id, message_id, filename=filename, data=data,
+        declared_type=declared, store=ctx.store, now=ctx.now,
+    )  # fmt: skip
+    return AttachmentOut(
+        id=attachment.id, filename=attachment.filename,
+        content_type=attachment.sniffed_type, size=attachment.size,
+    )  # fmt: skip

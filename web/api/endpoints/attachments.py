@@ -9,10 +9,9 @@ from flask import Response
 from helpdesk.filetypes import served_type
 from helpdesk.services.attachments import read_attachment
 from helpdesk.services.ticket_access import get_ticket
-from helpdesk.services.uploads import attach_upload
 from web.api.blueprint import api
 from web.api.core import Audience, Context
-from web.api.files import read_upload
+from web.api.files import attach_from_request
 from web.api.shapes import AttachmentOut
 
 # RFC 5987 attr-chars besides letters and digits: everything else is percent-encoded.
@@ -39,15 +38,7 @@ def upload_attachment(ctx: Context, number: int, message_id: int) -> AttachmentO
     `max_attachment_bytes`: 413. A refused file leaves the message as it is.
     """
     ticket = get_ticket(ctx.session, ctx.staff, ctx.tenant_id, number)
-    filename, data, declared = read_upload(ctx)
-    attachment = attach_upload(
-        ctx.session, ctx.staff, ticket.id, message_id, filename=filename, data=data,
-        declared_type=declared, store=ctx.store, now=ctx.now,
-    )  # fmt: skip
-    return AttachmentOut(
-        id=attachment.id, filename=attachment.filename,
-        content_type=attachment.sniffed_type, size=attachment.size,
-    )  # fmt: skip
+    return attach_from_request(ctx, ctx.staff, ticket.id, message_id)
 
 
 @api.endpoint(

@@ -6,11 +6,10 @@ from flask import Response
 
 from helpdesk.services.attachments import read_attachment
 from helpdesk.services.ticket_access import get_ticket
-from helpdesk.services.uploads import attach_upload
 from web.api.blueprint import api
 from web.api.core import Audience, Context
 from web.api.endpoints.attachments import file_response
-from web.api.files import read_upload
+from web.api.files import attach_from_request
 from web.api.shapes import AttachmentOut
 
 TAG = "portal: tickets"
@@ -26,15 +25,7 @@ def upload_portal_attachment(ctx: Context, number: int, message_id: int) -> Atta
     the first message of a ticket you just opened. The file is judged by its bytes: types
     the helpdesk does not accept are refused (422 with the reason); too large a file is 413."""
     ticket = get_ticket(ctx.session, ctx.client, ctx.tenant_id, number)
-    filename, data, declared = read_upload(ctx)
-    attachment = attach_upload(
-        ctx.session, ctx.client, ticket.id, message_id, filename=filename, data=data,
-        declared_type=declared, store=ctx.store, now=ctx.now,
-    )  # fmt: skip
-    return AttachmentOut(
-        id=attachment.id, filename=attachment.filename,
-        content_type=attachment.sniffed_type, size=attachment.size,
-    )  # fmt: skip
+    return attach_from_request(ctx, ctx.client, ticket.id, message_id)
 
 
 @api.endpoint(
