@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from helpdesk import migrate
@@ -18,11 +19,15 @@ from helpdesk.crypto import SecretBox
 from helpdesk.db import make_engine, make_session_factory
 from helpdesk.enums import Role
 from helpdesk.models import Mailbox, Tenant
-from helpdesk.principal import Staff
+from helpdesk.principal import Operator, Staff
+from helpdesk.queries.ticket_filters import TicketFilter
+from helpdesk.queries.tickets import list_tickets
+from helpdesk.search import SEARCH_TABLE
 from helpdesk.services.mailboxes import find_mailbox_for_address, imap_password
+from helpdesk.services.tenants import get_tenant_by_slug
 from helpdesk.services.tokens import authenticate_api_token
 from helpdesk.services.users import authenticate_password, get_user_by_email
-from tests.factories import NOW
+from tests.factories import NOW, make_ticket
 from tests.servers import free_port
 
 HELPDESK = str(Path(sys.executable).parent / "helpdesk")
@@ -334,3 +339,22 @@ def test_group_without_a_command_shows_its_help(helpdesk: Helpdesk) -> None:
     assert result.exit_code == 2
     assert "upgrade" in result.stderr
     assert "helpdesk: error" not in result.stderr
+
+
+def test_search_reindex_rebuilds_a_lost_index(acme: Helpdesk) -> None:
+    # Given a ticket whose index rows were lost (a restore, say)
+    with acme.session() as session:
+        tenant = get_tenant_by_slug(session, "acme")
+        make_ticket(session, tenant, subject="Quokka sightings in the warehouse")
+        session.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
+        session.commit()
+        operator = Operator()
+        assert list_tickets(session, operator, tenant.id, TicketFilter(q="quokka"))[0] == []
+    # When the index is rebuilt
+    result = acme("search", "reindex", "--tenant", "acme")
+    # Then search finds the ticket again
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 tickets" in result.stdout
+    with acme.session() as session:
+        found, _ = list_tickets(session, Operator(), tenant.id, TicketFilter(q="quokka"))
+        assert [t.subject for t in found] == ["Quokka sightings in the warehouse"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from helpdesk.cli import accounts, db, serve
+from helpdesk.cli import accounts, db, search, serve
 from helpdesk.cli.base import HelpdeskGroup, Runtime
 
 
@@ -31,6 +31,7 @@ for command in (
     accounts.user,
     accounts.mailbox,
     accounts.token,
+    search.search,
 ):
     cli.add_command(command)
 
