@@ -63,7 +63,7 @@ def test_the_ticket_list_shows_each_agents_unread_marks(world: ApiWorld) -> None
 
     def listed(role: str) -> bool:
         items = world.call(role, "GET", "/api/v1/tickets").get_json()["items"]
-        return next(item["unread"] for item in items if item["number"] == number)
+        return bool(next(item["unread"] for item in items if item["number"] == number))
 
     assert listed("agent") is True
     assert world.call("agent", "PUT", f"/api/v1/tickets/{number}/read").status_code == 204
