@@ -11,7 +11,7 @@ from helpdesk.enums import AuthorType, EventKind, Source, Status, Visibility
 from helpdesk.errors import ValidationError
 from helpdesk.models import Message, Ticket
 from helpdesk.outbox import enqueue
-from helpdesk.policy import Action, can, can_on_ticket, require
+from helpdesk.policy import Action, can_on_ticket, is_staff, require
 from helpdesk.principal import Client, Principal, System
 from helpdesk.services.contacts import client_principal, require_not_blocked
 from helpdesk.services.ticket_access import (
@@ -78,16 +78,7 @@ def add_public_reply(
     if author.type is AuthorType.AGENT and ticket.first_response_at is None:
         ticket.first_response_at = now
     change = _follow(ticket, AFTER_AGENT_REPLY, now)
-    record_change(
-        session,
-        actor,
-        ticket,
-        EventKind.MESSAGE_ADDED,
-        now=now,
-        message_id=message.id,
-        visibility=Visibility.PUBLIC.value,
-        status=change,
-    )
+    _record_public_message(session, actor, ticket, message, change, now=now)
     _notify(session, OUTBOX_PUBLIC_REPLY, message, now)
     return message
 
@@ -158,22 +149,28 @@ def add_client_reply(
     message = append_message(session, ticket, Author.contact(contact_id), draft, now=now)
     previous = ticket.status
     change = _follow(ticket, AFTER_CLIENT_REPLY, now)
-    record_change(
-        session,
-        actor,
-        ticket,
-        EventKind.MESSAGE_ADDED,
-        now=now,
-        message_id=message.id,
-        visibility=Visibility.PUBLIC.value,
-        status=change,
-    )
+    _record_public_message(session, actor, ticket, message, change, now=now)
     if change is not None and is_reopen(previous, ticket.status):
         record_change(
             session, actor, ticket, EventKind.REOPENED, now=now, **change, message_id=message.id
         )
     _notify(session, OUTBOX_CLIENT_REPLY, message, now)
     return message
+
+
+def _record_public_message(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    message: Message,
+    status_change: dict[str, str] | None,
+    *,
+    now: datetime,
+) -> None:
+    record_change(
+        session, actor, ticket, EventKind.MESSAGE_ADDED, now=now, message_id=message.id,
+        visibility=Visibility.PUBLIC.value, status=status_change,
+    )  # fmt: skip
 
 
 def list_messages(session: Session, actor: Principal, ticket_id: int) -> list[Message]:
@@ -190,7 +187,7 @@ def list_messages(session: Session, actor: Principal, ticket_id: int) -> list[Me
     )
     # Internal notes are for staff: filtered in SQL, so no code path below
     # can hand one to a client by mistake.
-    if isinstance(actor, Client) or not can(actor, Action.VIEW_INTERNAL, ticket.tenant_id):
+    if not is_staff(actor):
         query = query.where(Message.visibility == Visibility.PUBLIC)
     return list(session.scalars(query))
 
