@@ -56,7 +56,6 @@ def request_sign_in_link(
     secret = create_sign_in_link(session, tenant.id, address, now=now) if tenant else None
     if tenant is None or secret is None:
         return
-    # Sign-in links are stored under the same SHA-256 as every other secret.
     link = session.scalars(
         select(SignInLink).where(SignInLink.token_hash == hash_secret(secret))
     ).one()

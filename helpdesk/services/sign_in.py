@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from helpdesk.errors import PermissionDenied
 from helpdesk.models import Contact, SignInLink, Tenant
 from helpdesk.principal import Client
 from helpdesk.services.contacts import client_principal, find_contact
+from helpdesk.services.tokens import hash_secret
 
 # At most this many links per contact per window: enough for a lost mail or
 # two, too few to flood someone's inbox through our form.
@@ -51,7 +51,7 @@ def create_sign_in_link(
             tenant_id=tenant_id,
             contact_id=contact.id,
             email=address,
-            token_hash=_hash(secret),
+            token_hash=hash_secret(secret),
             created_at=now,
             expires_at=now + ttl,
         )
@@ -72,7 +72,7 @@ def redeem_sign_in_link(session: Session, secret: str, *, now: datetime) -> Clie
     link = session.execute(
         update(SignInLink)
         .where(
-            SignInLink.token_hash == _hash(secret),
+            SignInLink.token_hash == hash_secret(secret),
             SignInLink.used_at.is_(None),
             SignInLink.expires_at > now,
         )
@@ -100,7 +100,3 @@ def _recent_links(session: Session, contact_id: int, now: datetime) -> int:
         .where(SignInLink.contact_id == contact_id, SignInLink.created_at > now - RATE_WINDOW)
     )
     return count or 0
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
