@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from helpdesk.addresses import normalize_email
 from helpdesk.enums import Role
@@ -200,6 +200,8 @@ def list_staff(
     query = (
         select(Membership)
         .join(User, User.id == Membership.user_id)
+        # Filled from the join, so that listing staff is one query, not one per member.
+        .options(contains_eager(Membership.user))
         .where(Membership.tenant_id == tenant_id)
         .order_by(User.name, User.id)
     )

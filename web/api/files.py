@@ -7,6 +7,7 @@ from flask import request
 from helpdesk.principal import Principal
 from helpdesk.services.uploads import attach_upload, file_rules
 from web.api.core import Context, RequestInvalid
+from web.api.present import present_attachment
 from web.api.shapes import AttachmentOut
 
 
@@ -39,7 +40,4 @@ def attach_from_request(
         ctx.session, actor, ticket_id, message_id, filename=filename, data=data,
         declared_type=declared, store=ctx.store, now=ctx.now,
     )  # fmt: skip
-    return AttachmentOut(
-        id=attachment.id, filename=attachment.filename,
-        content_type=attachment.sniffed_type, size=attachment.size,
-    )  # fmt: skip
+    return present_attachment(attachment)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.enums import AuthorType, Visibility
 from helpdesk.models import (
+    Attachment,
     Category,
     Contact,
     ContactEmail,
@@ -164,18 +165,23 @@ def present_messages(session: Session, messages: Sequence[Message]) -> list[Mess
             visibility=message.visibility,
             body_text=message.body_text,
             body_html=message.body_html,
-            attachments=[
-                AttachmentOut(
-                    id=a.id, filename=a.filename, content_type=a.sniffed_type, size=a.size
-                )
-                for a in message.attachments
-            ],
+            attachments=[present_attachment(a) for a in message.attachments],
             message_id=message.message_id,
             source=message.source,
             created_at=message.created_at,
         )
         for message in messages
     ]
+
+
+def present_attachment(attachment: Attachment) -> AttachmentOut:
+    """An attachment as the API shows it: the type is what the bytes are, not what was claimed."""
+    return AttachmentOut(
+        id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.sniffed_type,
+        size=attachment.size,
+    )
 
 
 def present_events(session: Session, events: Sequence[TicketEvent]) -> list[EventOut]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,7 +37,3 @@ class Page(BaseModel, Generic[T]):
 class PageQuery(Strict):
     limit: int = Field(default=50, ge=1, le=200, description="Items per page")
     cursor: str | None = Field(default=None, description="`next_cursor` of the previous page")
-
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")

@@ -71,7 +71,7 @@ class PortalTicketQuery(PageQuery):
         default=None,
         max_length=500,
         description="Search words: tickets whose subject or messages contain every word "
-        "(as a word or its beginning); best matches first unless `sort` is given",
+        "(as a word or its beginning); best matches first",
     )
 
 
