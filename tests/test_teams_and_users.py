@@ -263,3 +263,16 @@ def test_hash_made_with_old_parameters_is_upgraded_at_sign_in(session: Session) 
     assert ann.password_hash is not None
     assert not needs_rehash(ann.password_hash)
     assert verify_password(ann.password_hash, PASSWORD)
+
+
+def test_a_deactivated_user_cannot_join_a_team(session: Session) -> None:
+    # Given a user whose account was switched off everywhere
+    tenant = make_tenant(session)
+    admin = make_staff(session, tenant, Role.ADMIN)
+    user = make_user(session, tenant, Role.AGENT)
+    team = teams.create_team(session, admin, tenant.id, "Night shift", now=NOW)
+    user.active = False
+    session.flush()
+    # Then they cannot be put on a team: to the team they are no staff member
+    with pytest.raises(NotFound):
+        teams.add_team_member(session, admin, team.id, user.id, now=NOW)

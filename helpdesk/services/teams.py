@@ -7,11 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.enums import Role
 from helpdesk.errors import Conflict, NotFound, ValidationError
-from helpdesk.models import Membership, Team, TeamMember, User
+from helpdesk.models import Team, TeamMember, User
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Principal
 from helpdesk.services.scope import get_scoped, get_tenant
+from helpdesk.services.ticket_access import is_member
 
 
 def create_team(
@@ -135,9 +137,5 @@ def _free_name(session: Session, tenant_id: int, name: str) -> str:
 
 
 def _is_active_staff(session: Session, tenant_id: int, user_id: int) -> bool:
-    query = select(Membership.id).where(
-        Membership.tenant_id == tenant_id,
-        Membership.user_id == user_id,
-        Membership.active.is_(True),
-    )
-    return session.scalar(query) is not None
+    # Any role: a light agent may belong to a team too; a deactivated user may not.
+    return is_member(session, tenant_id, user_id, tuple(Role))
