@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -9,6 +11,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from helpdesk.resources import resource_dir
+from helpdesk.search import is_search_table
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Whether autogenerate compares this object: not the full-text search tables.
+
+    The search index (an FTS5 table and its shadow tables on SQLite, a tsvector
+    table on PostgreSQL) is made by hand in migration 0003, not from a model.
+    """
+    return not (type_ == "table" and name is not None and is_search_table(name))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -1,8 +1,9 @@
 """Reply tokens: what ties a reply to its ticket, unguessable and bound to its recipient.
 
-Every mail we send to a person about a ticket carries a token for that person
-(in the Reply-To address `local+TOKEN@domain`, in our Message-ID, and in a
-hidden marker in the body). A token is the ticket id and an HMAC-SHA256 of
+Every mail we send to a person about a ticket is to carry a token for that
+person (in the Reply-To address `local+TOKEN@domain`, in our Message-ID, and in
+a hidden marker in the body); the outbound mail and the inbound threading
+step, both still to come, are its users. A token is the ticket id and an HMAC-SHA256 of
 (tenant, ticket, recipient) under a key derived from the installation's secret,
 truncated to 128 bits. Nothing is stored: a token is checked by computing the
 MAC again.

@@ -7,9 +7,9 @@ from typing import Any
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
+from helpdesk.migrate import include_name
 from helpdesk.models import Base
 from helpdesk.models.base import UTCDateTime
-from helpdesk.search import is_search_table
 
 config = context.config
 engine = config.attributes["engine"]
@@ -20,11 +20,6 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Leave the full-text index to its hand-written migration; autogenerate cannot model it."""
-    return not (type_ == "table" and name is not None and is_search_table(name))
 
 
 with engine.connect() as connection:

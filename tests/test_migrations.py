@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from helpdesk import migrate
 from helpdesk.db import make_engine
+from helpdesk.migrate import include_name
 from helpdesk.models import Base
 from helpdesk.search import is_search_table
 from tests.servers import PostgresServer
@@ -41,15 +42,6 @@ def empty_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     engine.dispose()
 
 
-def modelled(name: str | None, type_: str, _parents: Any) -> bool:
-    """Whether autogenerate should compare this object: not the search index.
-
-    The search table (an FTS5 virtual table and its shadow tables on SQLite, a
-    tsvector table on PostgreSQL) is made by hand in migration 0003, not by a model.
-    """
-    return not (type_ == "table" and name is not None and is_search_table(name))
-
-
 def schema_differences(engine: Engine) -> list[Any]:
     """Return what autogenerate would write to make the database match the models."""
     with engine.connect() as connection:
@@ -58,7 +50,7 @@ def schema_differences(engine: Engine) -> list[Any]:
             opts={
                 "compare_type": True,
                 "compare_server_default": True,
-                "include_name": modelled,
+                "include_name": include_name,
             },
         )
         return list(compare_metadata(context, Base.metadata))

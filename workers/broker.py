@@ -33,11 +33,6 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
-def is_embedded(broker: dramatiq.Broker) -> bool:
-    """Whether the broker lives inside this process (no other process can consume it)."""
-    return isinstance(broker, StubBroker)
-
-
 def start_worker(
     broker: dramatiq.Broker, *, threads: int = EMBEDDED_WORKER_THREADS
 ) -> dramatiq.Worker:

@@ -19,7 +19,12 @@ def search() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant's tickets.")
 @pass_runtime
 def reindex(runtime: Runtime, slug: str | None) -> None:
-    """Rebuild the search index of every ticket (or one tenant's), in one transaction."""
+    """Rebuild the search index of every ticket (or one tenant's), committing each batch.
+
+    Each batch is its own transaction, so the rebuild never holds the database's
+    write lock for long (on SQLite every writer waits for it); the index is
+    rebuilt from the tickets, so stopping half way loses nothing.
+    """
     with session_scope(runtime.sessions()) as session:
         tenant_id = get_tenant_by_slug(session, slug).id if slug else None
         # The bar learns the total from the first batch; it draws on stderr
@@ -27,6 +32,7 @@ def reindex(runtime: Runtime, slug: str | None) -> None:
         with click.progressbar(length=1, label="indexing tickets", file=None) as bar:
 
             def advance(done: int, total: int) -> None:
+                session.commit()
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
 
