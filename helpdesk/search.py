@@ -163,15 +163,20 @@ FROM ticket_search, to_tsquery('simple', :search_query) AS search_query
 WHERE all_vector @@ search_query
 """
 # A ticket's messages of one visibility, oldest first, as one text of at most :cap characters.
+# SQLite before 3.44 has no ORDER BY inside group_concat: it aggregates an ordered subquery.
 _SQLITE_REBUILD = [
     "DELETE FROM ticket_search WHERE rowid IN :ids",
     """
 INSERT INTO ticket_search (rowid, subject, public_text, internal_text)
 SELECT t.id, t.subject,
-    coalesce((SELECT substr(group_concat(m.body_text, char(10)), 1, :cap) FROM messages AS m
-              WHERE m.ticket_id = t.id AND m.visibility = :public), ''),
-    coalesce((SELECT substr(group_concat(m.body_text, char(10)), 1, :cap) FROM messages AS m
-              WHERE m.ticket_id = t.id AND m.visibility = :internal), '')
+    coalesce((SELECT substr(group_concat(body_text, char(10)), 1, :cap) FROM (
+              SELECT m.body_text FROM messages AS m
+              WHERE m.ticket_id = t.id AND m.visibility = :public
+              ORDER BY m.created_at, m.id)), ''),
+    coalesce((SELECT substr(group_concat(body_text, char(10)), 1, :cap) FROM (
+              SELECT m.body_text FROM messages AS m
+              WHERE m.ticket_id = t.id AND m.visibility = :internal
+              ORDER BY m.created_at, m.id)), '')
 FROM tickets AS t WHERE t.id IN :ids
 """,
 ]

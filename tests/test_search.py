@@ -12,7 +12,7 @@ from helpdesk.enums import Status
 from helpdesk.models import Ticket
 from helpdesk.principal import Principal
 from helpdesk.queries.tickets import Key, Sort, SortField, TicketFilter, list_tickets
-from helpdesk.search import reindex_tickets, search_terms
+from helpdesk.search import MAX_INDEXED_CHARS, reindex_tickets, search_terms
 from helpdesk.services import messages, ticket_links
 from helpdesk.services import tickets as svc
 from helpdesk.services.contacts import client_principal
@@ -194,3 +194,16 @@ def test_a_deleted_tickets_row_leaves_the_index(session: Session, desk: Desk) ->
     assert session.scalar(rows, {"id": ticket.id}) == 1
     session.execute(delete(Ticket).where(Ticket.id == ticket.id))
     assert session.scalar(rows, {"id": ticket.id}) == 0
+
+
+def test_a_very_long_ticket_keeps_its_oldest_text_searchable(session: Session, desk: Desk) -> None:
+    # Given a ticket whose messages, a minute apart, add up to more than the index keeps
+    ticket = make_ticket(session, desk.tenant, subject="Long thread", body="aardvark")
+    padding = "filler " * (MAX_INDEXED_CHARS // 7)
+    for minute, text_ in enumerate([padding, "zebrafish"], start=1):
+        messages.add_public_reply(
+            session, desk.agent, ticket.id, text_, now=NOW + timedelta(minutes=minute)
+        )
+    # Then the first message is found and the newest, beyond the cap, is not
+    assert found(session, desk.agent, desk, "aardvark") == [ticket.id]
+    assert found(session, desk.agent, desk, "zebrafish") == []
