@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.errors import PermissionDenied
-from helpdesk.models import ClientToken, Contact, Tenant
+from helpdesk.models import ClientToken, Contact
 from helpdesk.principal import Client
 from helpdesk.services.contacts import client_principal
-from helpdesk.services.sign_in import redeem_sign_in_link
+from helpdesk.services.sign_in import may_sign_in, redeem_sign_in_link
 from helpdesk.services.tokens import hash_secret
 
 PREFIX = "hdc_"
@@ -57,9 +57,7 @@ def authenticate_client_token(session: Session, secret: str, *, now: datetime) -
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise PermissionDenied(_INVALID)
     contact = session.get(Contact, token.contact_id)
-    tenant = session.get(Tenant, token.tenant_id)
-    usable = contact is not None and contact.portal_access and not contact.blocked
-    if not usable or tenant is None or not tenant.active:
+    if contact is None or not may_sign_in(session, contact):
         raise PermissionDenied(_INVALID)
     if token.last_used_at is None or now - token.last_used_at >= _LAST_USED_PRECISION:
         token.last_used_at = now

@@ -18,6 +18,7 @@ from helpdesk.services.ticket_access import (
     Author,
     Draft,
     append_message,
+    checked_body,
     get_ticket_by_id,
     is_participant,
     record_change,
@@ -73,7 +74,7 @@ def add_public_reply(
     ticket = ticket_for(session, actor, ticket_id, Action.REPLY_PUBLIC)
     require(not isinstance(actor, Client), "clients answer with a client reply")
     author = Author.of(actor)
-    draft = Draft(_text(body, source), source, body_html=body_html, message_id=message_id)
+    draft = Draft(checked_body(body, source), source, body_html=body_html, message_id=message_id)
     message = append_message(session, ticket, author, draft, now=now)
     if author.type is AuthorType.AGENT and ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -101,7 +102,9 @@ def add_internal_note(
         ValidationError: the body is empty.
     """
     ticket = ticket_for(session, actor, ticket_id, Action.ADD_NOTE)
-    draft = Draft(_text(body, source), source, body_html=body_html, visibility=Visibility.INTERNAL)
+    draft = Draft(
+        checked_body(body, source), source, body_html=body_html, visibility=Visibility.INTERNAL
+    )
     message = append_message(session, ticket, Author.of(actor), draft, now=now)
     record_change(session, actor, ticket, EventKind.NOTE_ADDED, now=now, message_id=message.id)
     _notify(session, OUTBOX_INTERNAL_NOTE, message, now)
@@ -143,7 +146,7 @@ def add_client_reply(
     require(isinstance(actor, Client | System), "staff answer with a public reply")
     contact_id = _reply_author(session, actor, ticket, author_contact_id)
     source = source or (Source.PORTAL if isinstance(actor, Client) else Source.EMAIL)
-    draft = Draft(_text(body, source), source, body_html, body_full_text, message_id)
+    draft = Draft(checked_body(body, source), source, body_html, body_full_text, message_id)
     if ticket.status is Status.CLOSED:
         return create_follow_up(session, actor, ticket, contact_id, draft, now=now)
     message = append_message(session, ticket, Author.contact(contact_id), draft, now=now)
@@ -223,13 +226,6 @@ def _merge_survivor(session: Session, actor: Principal, ticket: Ticket) -> Ticke
 def _follow(ticket: Ticket, moves: dict[Status, Status], now: datetime) -> dict[str, str] | None:
     target = moves.get(ticket.status)
     return None if target is None else shift_status(ticket, target, now=now)
-
-
-def _text(body: str, source: Source) -> str:
-    # A mail may carry only attachments; a form or API call without text is a slip.
-    if source is not Source.EMAIL and not body.strip():
-        raise ValidationError("body", "must not be empty")
-    return body
 
 
 def _notify(session: Session, kind: str, message: Message, now: datetime) -> None:

@@ -41,7 +41,7 @@ def create_sign_in_link(
     """
     address = normalize_email(email)
     contact = find_contact(session, tenant_id, address)
-    if contact is None or not _may_sign_in(session, contact):
+    if contact is None or not may_sign_in(session, contact):
         return None
     if _recent_links(session, contact.id, now) >= MAX_LINKS_PER_WINDOW:
         return None
@@ -83,12 +83,13 @@ def redeem_sign_in_link(session: Session, secret: str, *, now: datetime) -> Clie
         raise PermissionDenied(_INVALID)
     contact = find_contact(session, link.tenant_id, link.email)
     # The address may have moved to another contact since the link was sent.
-    if contact is None or contact.id != link.contact_id or not _may_sign_in(session, contact):
+    if contact is None or contact.id != link.contact_id or not may_sign_in(session, contact):
         raise PermissionDenied(_INVALID)
     return client_principal(session, contact.id)
 
 
-def _may_sign_in(session: Session, contact: Contact) -> bool:
+def may_sign_in(session: Session, contact: Contact) -> bool:
+    """Whether the contact may use the portal: access granted, not blocked, tenant active."""
     tenant = session.get(Tenant, contact.tenant_id)
     return contact.portal_access and not contact.blocked and bool(tenant and tenant.active)
 

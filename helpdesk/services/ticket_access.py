@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import AuthorType, EventKind, Role, Source, Status, Visibility
-from helpdesk.errors import NotFound
+from helpdesk.errors import NotFound, ValidationError
 from helpdesk.models import Membership, Message, Ticket, TicketParticipant, User
 from helpdesk.policy import Action, can_on_ticket, can_view_ticket, require
 from helpdesk.principal import Client, PlatformAdmin, Principal, Staff
@@ -134,6 +134,18 @@ def is_member(session: Session, tenant_id: int, user_id: int, roles: Iterable[Ro
         )
     )
     return row is not None
+
+
+def checked_body(body: str, source: Source) -> str:
+    """Return the body of a new message.
+
+    Raises:
+        ValidationError: an empty body from anywhere but mail (a mail may carry
+            only attachments; a form or API call without text is a slip).
+    """
+    if source is not Source.EMAIL and not body.strip():
+        raise ValidationError("body", "must not be empty")
+    return body
 
 
 def append_message(

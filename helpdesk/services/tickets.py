@@ -23,6 +23,7 @@ from helpdesk.services.ticket_access import (
     Author,
     Draft,
     append_message,
+    checked_body,
     get_ticket,
     get_ticket_by_id,
     record_change,
@@ -140,7 +141,7 @@ def create_ticket(
     """
     require(can(actor, Action.CREATE_TICKET, tenant_id), "you may not open tickets here")
     subject = clean_subject(subject, lenient=source is Source.EMAIL)
-    _check_body(body, source)
+    checked_body(body, source)
     requester = _requester(session, actor, tenant_id, requester_email, requester_name, now=now)
     mailbox = _mailbox(session, tenant_id, mailbox_id)
     fields = _initial_custom_fields(session, actor, tenant_id, custom_fields)
@@ -294,12 +295,6 @@ def rate_ticket(
     rated = {"rating": rating, "comment": ticket.satisfaction_comment}
     record_change(session, actor, ticket, EventKind.SATISFACTION_RATED, now=now, **rated)
     return ticket
-
-
-def _check_body(body: str, source: Source) -> None:
-    # A mail may carry only attachments; a form or API call without text is a slip.
-    if source is not Source.EMAIL and not body.strip():
-        raise ValidationError("body", "must not be empty")
 
 
 def _requester(
