@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 VERSION = "r1"
+# Our outbound mail carries this header, signed over its Message-ID, so that
+# our own mail coming back (an alias forwarding to itself) is known as a loop.
+LOOP_HEADER = "X-Helpdesk-Loop"
 MAC_BYTES = 16
 _MAC_CHARS = 26  # base32 of 16 bytes without padding
 _TOKEN = re.compile(rf"{VERSION}([a-z2-7]{{1,13}})\.([a-z2-7]{{{_MAC_CHARS}}})")
@@ -78,6 +81,15 @@ class ReplyTokens:
             if hmac.compare_digest(token.mac, expected):
                 return Verdict.OTHER_RECIPIENT
         return Verdict.INVALID
+
+    def loop_mark(self, message_id: str) -> str:
+        """Return the value of LOOP_HEADER for our outbound mail with that Message-ID."""
+        digest = hmac.new(self._key, b"loop\x00" + message_id.encode(), hashlib.sha256).digest()
+        return _b32(digest[:MAC_BYTES])
+
+    def is_loop_mark(self, message_id: str, value: str) -> bool:
+        """Tell whether `value` is the loop mark we put on the mail with that Message-ID."""
+        return hmac.compare_digest(value.strip().lower(), self.loop_mark(message_id))
 
     def _mac(self, tenant_id: int, ticket_id: int, recipient: str) -> bytes:
         message = f"{tenant_id}\x00{ticket_id}\x00{recipient.strip().lower()}".encode()

@@ -52,6 +52,9 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     # Requests per credential through /api/v1 (Flask-Limiter notation).
     api_rate_limit: str = "600 per minute"
+    # The authserv-id our own MTA writes in Authentication-Results (RFC 8601);
+    # only its verdicts are believed. None: no DMARC verdict is trusted.
+    authserv_id: str | None = None
 
     @classmethod
     def for_var_dir(cls, var_dir: Path, **overrides: object) -> Settings:
@@ -96,6 +99,7 @@ class Settings:
                 get("HELPDESK_MAX_MESSAGE_BYTES"),
                 DEFAULT_MAX_MESSAGE_BYTES,
             ),
+            authserv_id=_authserv_id(get("HELPDESK_AUTHSERV_ID")),
             # Last, so that a bad value elsewhere fails before anything is written.
             secret_key=get("HELPDESK_SECRET_KEY") or _stored_secret_key(var_dir),
         )
@@ -103,6 +107,16 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _authserv_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().lower()
+    # RFC 8601: a domain-like token, no spaces or separators of the header.
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,252}", value):
+        raise ConfigError("HELPDESK_AUTHSERV_ID: expected a host name such as mx.example.com")
+    return value
 
 
 def _database_url(value: str | None, var_dir: Path) -> str:
