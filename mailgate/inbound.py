@@ -1,4 +1,4 @@
-"""The value the inbound pipeline passes from step to step: one parsed e-mail and what was decided of it."""
+"""The value passed from step to step of the inbound pipeline: one e-mail and its decisions."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class MailKind(StrEnum):
 class ThreadRule(StrEnum):
     """Which rule of CONTRACT §4 threaded a message (first match wins)."""
 
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105
     HEADER = "header"
     SUBJECT_TAG = "subject_tag"
     NEW = "new"
@@ -72,7 +72,8 @@ class SenderStanding(StrEnum):
     UNPROVEN_AGENT = "unproven_agent"  # an agent's address without proof: held as a note
     ORGANIZATION = "organization"  # of the requester's organization: joins as participant
     PENDING = "pending"  # anyone else: held for an agent to accept
-    TOKEN_OTHER_RECIPIENT = "token_other_recipient"  # a genuine token issued to someone else
+    # A genuine token, but issued to someone else.
+    TOKEN_OTHER_RECIPIENT = "token_other_recipient"  # noqa: S105
     NEW = "new"  # opens a new ticket
 
 
@@ -182,7 +183,7 @@ class InboundMessage:
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
-        """Return the Message-IDs this one answers: In-Reply-To first, then References newest first."""
+        """Return the Message-IDs this one answers: In-Reply-To, then References newest first."""
         seen: dict[str, None] = dict.fromkeys(self.in_reply_to)
         seen.update(dict.fromkeys(reversed(self.references)))
         return tuple(seen)

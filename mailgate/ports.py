@@ -7,48 +7,19 @@ fakes, production the SQL answers in `helpdesk.queries.inbound`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from helpdesk.enums import Status
+from helpdesk.queries.inbound import MailboxRef, TicketPeople, TicketRef
 
-
-@dataclass(frozen=True)
-class MailboxRef:
-    """An active mailbox of an active tenant."""
-
-    tenant_id: int
-    mailbox_id: int
-    address: str
-
-
-@dataclass(frozen=True)
-class TicketRef:
-    """What threading needs to know of a ticket."""
-
-    id: int
-    tenant_id: int
-    number: int
-    status: Status
-    # The ticket a merged one now lives in; replies go there.
-    merged_into_id: int | None = None
-
-
-@dataclass(frozen=True)
-class TicketPeople:
-    """Who takes part in a ticket, by lower-cased address."""
-
-    requester: frozenset[str]  # every address of the requester
-    participants: frozenset[str]  # accepted participants (CC'd, added)
-    pending: frozenset[str]  # waiting for an agent to accept them
-    agents: frozenset[str]  # the assignee, watchers and agents who wrote on it
-    # The mail domains of the requester's organization: their colleagues may join.
-    organization_domains: frozenset[str]
-
-    @property
-    def everyone(self) -> frozenset[str]:
-        return self.requester | self.participants | self.agents
+__all__ = [
+    "IntakeCounts",
+    "MailboxDirectory",
+    "MailboxRef",
+    "ThreadIndex",
+    "TicketPeople",
+    "TicketRef",
+]
 
 
 class MailboxDirectory(Protocol):
@@ -69,7 +40,7 @@ class ThreadIndex(Protocol):
     def ticket_for_message_ids(
         self, tenant_id: int, message_ids: Sequence[str]
     ) -> tuple[TicketRef, str] | None:
-        """Return the ticket of the first of `message_ids` the tenant has seen or sent, and that id."""
+        """Return the ticket of the first of `message_ids` the tenant knows, and that id."""
 
     def ticket_awaiting(self, tenant_id: int, message_id: str) -> TicketRef | None:
         """Return the ticket whose mail referenced `message_id` before that message itself came."""
