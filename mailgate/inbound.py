@@ -82,12 +82,14 @@ class Route:
     """The tenant and mailbox a message is for, and how that was found."""
 
     tenant_id: int
-    mailbox_id: int
+    # None only for imported mail that names none of the tenant's mailboxes.
+    mailbox_id: int | None
     # Every mailbox of the tenant the message was sent to (one ticket for all).
     mailbox_ids: tuple[int, ...]
     # The `local+TOKEN@domain` parts of the recipients that named a mailbox.
     recipient_tags: tuple[str, ...] = ()
-    # Which field found it: "envelope", "delivered-to", "x-original-to", "to", "cc".
+    # Which field found it: "envelope", "delivered-to", "x-original-to", "to",
+    # "cc", or "tenant" when the caller named the tenant (import, explain).
     via: str = "envelope"
 
 

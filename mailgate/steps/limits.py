@@ -1,0 +1,37 @@
+"""Limits: a sender or a desk opening too many tickets too fast is held for review, not dropped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from mailgate.inbound import InboundMessage, MailKind, ThreadRule
+from mailgate.ports import IntakeCounts
+
+WINDOW = timedelta(hours=1)
+
+
+def check_intake_limits(
+    msg: InboundMessage,
+    *,
+    counts: IntakeCounts,
+    per_sender: int,
+    per_tenant: int,
+    now: datetime,
+) -> InboundMessage:
+    """Hold a would-be new ticket when its sender or its tenant is over the hourly limit."""
+    if msg.route is None or msg.thread is None or msg.thread.rule is not ThreadRule.NEW:
+        return msg
+    if msg.kind is not MailKind.NORMAL:
+        return msg
+    tenant_id, since = msg.route.tenant_id, now - WINDOW
+    sender = msg.sender.address if msg.sender else msg.envelope.mail_from.lower()
+    opened = counts.new_tickets_from(tenant_id, sender, since)
+    if opened >= per_sender:
+        reason = f"{sender} opened {opened} tickets in the last hour (limit {per_sender})"
+        return replace(msg, hold_reason=reason)
+    total = counts.new_tickets(tenant_id, since)
+    if total >= per_tenant:
+        reason = f"mail opened {total} tickets in the last hour (limit {per_tenant})"
+        return replace(msg, hold_reason=reason)
+    return msg
