@@ -72,9 +72,13 @@ class CustomFieldType(StrEnum):
 
 
 class RawMessageState(StrEnum):
+    """Where a stored inbound e-mail stands."""
+
     RECEIVED = "received"
-    PROCESSED = "processed"
-    QUARANTINED = "quarantined"
+    PROCESSED = "processed"  # it landed on a ticket (or recorded a bounce)
+    QUARANTINED = "quarantined"  # it could not be processed; kept for a person
+    HELD = "held"  # kept, waiting for a person: over a limit, or a blocked sender
+    IGNORED = "ignored"  # processed, opened nothing: an auto-reply, a loop, spam
 
 
 class OutboxState(StrEnum):
@@ -114,3 +118,9 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     DELIVERY_FAILED = "delivery_failed"
+    MESSAGE_HELD = "message_held"
+    HELD_MESSAGE_ACCEPTED = "held_message_accepted"
+    HELD_MESSAGE_REJECTED = "held_message_rejected"
+    MESSAGE_MOVED = "message_moved"
+    MESSAGE_SPLIT = "message_split"
+    AUTO_REPLY_RECEIVED = "auto_reply_received"

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import Role, Source
-from helpdesk.models import Contact, Tenant, Ticket, User
+from helpdesk.models import Contact, Mailbox, Tenant, Ticket, User
 from helpdesk.principal import Client, Operator, Staff, System
-from helpdesk.services import contacts, tenants, users
+from helpdesk.services import contacts, mailboxes, tenants, users
+from helpdesk.services.inbound_mail import IncomingMail, ReceiveOutcome, receive_mail
 from helpdesk.services.tickets import create_ticket
+from helpdesk.storage import BlobStore
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -61,3 +63,36 @@ def make_ticket(session: Session, tenant: Tenant, **overrides: object) -> Ticket
     values.update(overrides)
     actor = values.pop("actor", System(tenant_id=tenant.id))
     return create_ticket(session, actor, tenant.id, **values)  # type: ignore[arg-type]
+
+
+def make_mailbox(session: Session, tenant: Tenant, address: str | None = None) -> Mailbox:
+    address = address or f"help-{next(_serial)}@{tenant.slug}.example"
+    box = mailboxes.credentials_box("test-secret-key")
+    return mailboxes.create_mailbox(
+        session, Operator(), tenant.id, address=address, box=box, now=NOW
+    )
+
+
+def incoming_mail(tenant: Tenant, **overrides: object) -> IncomingMail:
+    """A plain new e-mail to the tenant as the pipeline hands it over; overrides change fields."""
+    serial = next(_serial)
+    values: dict[str, object] = {
+        "tenant_id": tenant.id,
+        "mailbox_id": None,
+        "raw_message_id": None,
+        "sender_email": f"client-{serial}@client.example",
+        "subject": f"Printer on fire {serial}",
+        "body_text": "It is on fire.",
+        "message_id": f"mail-{serial}@client.example",
+    }
+    values.update(overrides)
+    return IncomingMail(**values)  # type: ignore[arg-type]
+
+
+def receive(
+    session: Session, tenant: Tenant, store: BlobStore, **overrides: object
+) -> ReceiveOutcome:
+    """Receive `incoming_mail(tenant, **overrides)` at NOW (or `now=`) as the gateway would."""
+    now = overrides.pop("now", NOW)
+    assert isinstance(now, datetime)
+    return receive_mail(session, incoming_mail(tenant, **overrides), store=store, now=now)

@@ -6,7 +6,7 @@ from helpdesk.models.base import Base
 from helpdesk.models.catalog import CannedResponse, Category, CustomFieldDefinition
 from helpdesk.models.contact import Contact, ContactEmail, Organization, OrganizationDomain
 from helpdesk.models.event import TicketEvent
-from helpdesk.models.inbound import RawMessage
+from helpdesk.models.inbound import AutoAnswer, RawMessage, ThreadReference
 from helpdesk.models.mailbox import Mailbox, MailboxHealth
 from helpdesk.models.message import Attachment, Message
 from helpdesk.models.outbox import OutboxEvent
@@ -24,6 +24,7 @@ from helpdesk.models.user import Membership, Team, TeamMember, User
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AutoAnswer",
     "Base",
     "BusinessCalendar",
     "CannedResponse",
@@ -47,6 +48,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "Tenant",
+    "ThreadReference",
     "Ticket",
     "TicketEvent",
     "TicketLink",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.models.base import Base, email_column, tenant_fk
@@ -89,6 +89,8 @@ class ContactEmail(Base):
     is_primary: Mapped[bool] = mapped_column(default=False)
     # Set when mail to this address hard-bounced; cleared when it is fixed.
     bounced_at: Mapped[datetime | None]
+    # What the bounce said (the status code and the server's diagnostic).
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
 
     contact: Mapped[Contact] = relationship(back_populates="emails")
 

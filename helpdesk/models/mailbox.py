@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.enums import Priority
@@ -31,9 +31,14 @@ class Mailbox(Base):
     # A per-mailbox secret for signed HTTP intake, also encrypted at rest.
     intake_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(default=True)
+    # The loop breaker: no automatic answers from this mailbox until then.
+    auto_answers_paused_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("address"),)
+    __table_args__ = (
+        UniqueConstraint("address"),
+        Index("ix_mailboxes_tenant", "tenant_id"),
+    )
 
 
 class MailboxHealth(Base):

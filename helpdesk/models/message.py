@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.enums import AuthorType, DeliveryState, Source, Visibility
-from helpdesk.models.base import Base, str_enum, tenant_fk
+from helpdesk.models.base import Base, JSONDoc, str_enum, tenant_fk
+
+# The columns added to a filled table (migration 0004) carry their default in
+# the database too, so that adding them needs no copy of the table on SQLite.
+_NO_SECRETS = text("0")
+_EMPTY_LIST = text("'[]'")
 
 
 class Message(Base):
@@ -41,6 +46,25 @@ class Message(Base):
     )
     # How the inbound pipeline threaded it: token, header, subject_tag, new.
     thread_rule: Mapped[str | None] = mapped_column(String(32))
+    # What made that rule match (the token's recipient, the header and its id, ...).
+    thread_evidence: Mapped[str | None] = mapped_column(Text)
+    # For mail: normal, auto_reply, bounce or spam.
+    mail_kind: Mapped[str | None] = mapped_column(String(16))
+    # Set while a message waits for an agent to accept it (a stranger's mail,
+    # an agent's address without proof); such a message stays internal.
+    hold_reason: Mapped[str | None] = mapped_column(String(300))
+    # How many secrets (keys, passwords, card numbers) were masked in the bodies.
+    masked_secrets: Mapped[int] = mapped_column(default=0, server_default=_NO_SECRETS)
+    # Files not stored, as [{"filename": ..., "reason": ...}].
+    blocked_attachments: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONDoc, default=list, server_default=_EMPTY_LIST
+    )
+    # Other systems' ticket tags and keys named in the mail ("[#123]", "PROJ-42").
+    external_refs: Mapped[list[str]] = mapped_column(
+        JSONDoc, default=list, server_default=_EMPTY_LIST
+    )
+    # When the sender says they sent it (the Date header).
+    sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(

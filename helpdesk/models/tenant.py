@@ -22,6 +22,9 @@ DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
     "attachment_allowed": [],
     "attachment_blocked": [],
     "max_attachment_bytes": 20 * 1024 * 1024,
+    # Mail that would open more tickets than this in an hour is held for review.
+    "max_new_tickets_per_sender_per_hour": 20,
+    "max_new_tickets_per_hour": 1000,
 }
 
 

@@ -23,6 +23,8 @@ from helpdesk.unchanged import UNCHANGED, Unchanged
 INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "auto_close_days": (0, 365),
     "max_attachment_bytes": (1024, 1024 * 1024 * 1024),
+    "max_new_tickets_per_sender_per_hour": (1, 1_000_000),
+    "max_new_tickets_per_hour": (1, 1_000_000),
 }
 # Settings holding lists of file type keys or extensions (see helpdesk.filetypes).
 FILE_TYPE_LISTS = frozenset({"attachment_allowed", "attachment_blocked"})

@@ -1,0 +1,340 @@
+"""Applying what the inbound pipeline decided for one e-mail: the only writer of mail to tickets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk.addresses import normalize_email
+from helpdesk.enums import EventKind, Source, Visibility
+from helpdesk.errors import NotFound, ValidationError
+from helpdesk.mail_limits import pause_auto_answers
+from helpdesk.models import Contact, Message, RawMessage, Ticket
+from helpdesk.policy import Action, can
+from helpdesk.principal import Staff, System
+from helpdesk.services.attachments import add_attachment, clean_filename
+from helpdesk.services.bounces import receive_bounce
+from helpdesk.services.contacts import find_contact, find_or_create_contact
+from helpdesk.services.held_messages import hold_message, release_vouched_messages
+from helpdesk.services.incoming import (
+    KINDS,
+    LANDING_STANDINGS,
+    NEW,
+    IncomingBounce,
+    IncomingFile,
+    IncomingMail,
+    ReceiveAction,
+    ReceiveOutcome,
+)
+from helpdesk.services.messages import add_client_reply, add_internal_note, add_public_reply
+from helpdesk.services.thread_references import clean_message_id, record_thread_references
+from helpdesk.services.ticket_access import Author, Draft, append_message, record_change
+from helpdesk.services.ticket_people import add_cc_participants, add_participant
+from helpdesk.services.tickets import create_ticket
+from helpdesk.services.users import staff_principal
+from helpdesk.storage import BlobStore
+
+__all__ = [
+    "IncomingBounce",
+    "IncomingFile",
+    "IncomingMail",
+    "ReceiveAction",
+    "ReceiveOutcome",
+    "receive_mail",
+]
+
+UNPROVEN_AGENT_HOLD = "sent from an agent's address without proof; confirm to post it"
+HOLD_REASONS = {
+    "pending": "the sender takes no part in this ticket; accept to post their message",
+    "token_other_recipient": "the reply address was given to someone else; accept to post it",
+}
+BLOCKED_SENDER = "sender is blocked"
+IGNORED_KINDS = {
+    "loop": "our own mail came back (a mail loop)",
+    "spam": "flagged as spam before it reached us",
+}
+
+
+def receive_mail(
+    session: Session, mail: IncomingMail, *, store: BlobStore, now: datetime
+) -> ReceiveOutcome:
+    """Apply the pipeline's decision for one message, acting as the System of its tenant.
+
+    Loops and spam touch no ticket (a loop pauses the mailbox's automatic
+    answers); a bounce is recorded on its ticket and failed addresses; an
+    auto-reply becomes an internal message of its ticket. Mail over a limit
+    or from a blocked sender is held for review without a ticket. Otherwise
+    the message opens a ticket or lands on the one it threads to, as the
+    sender's standing there allows (CONTRACT §4). Every message on a ticket
+    records its thread rule, evidence and Message-IDs, and its kept files.
+
+    Raises:
+        NotFound: the ticket, mailbox or raw message is not the tenant's.
+        PermissionDenied: the named agent is no active staff of the tenant.
+        ValidationError: an unknown kind, or a threaded message without a ticket
+            or with a standing that does not land on one.
+    """
+    _check(session, mail)
+    if mail.kind in IGNORED_KINDS:
+        if mail.kind == "loop" and mail.mailbox_id is not None:
+            pause_auto_answers(session, mail.tenant_id, mail.mailbox_id, now=now)
+        return ReceiveOutcome(ReceiveAction.IGNORED, reason=IGNORED_KINDS[mail.kind])
+    if mail.kind == "bounce":
+        return receive_bounce(session, mail, now=now)
+    if mail.kind == "auto_reply":
+        return _record_auto_reply(session, mail, store, now)
+    if _sender_blocked(session, mail):
+        return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=BLOCKED_SENDER)
+    if mail.rule != NEW:
+        return _land(session, mail, _target(session, mail), store, now)
+    if mail.hold_reason:
+        return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=mail.hold_reason)
+    return _open(session, mail, store, now)
+
+
+def _open(session: Session, mail: IncomingMail, store: BlobStore, now: datetime) -> ReceiveOutcome:
+    ticket = create_ticket(
+        session, System(mail.tenant_id), mail.tenant_id, subject=mail.subject,
+        body=mail.body_text, requester_email=mail.sender_email, requester_name=mail.sender_name,
+        source=Source.EMAIL, mailbox_id=mail.mailbox_id, cc=mail.cc, body_html=mail.body_html,
+        message_id=clean_message_id(mail.message_id), now=now,
+    )  # fmt: skip
+    first = session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
+    ).one()
+    _finish(session, mail, first, store, now)
+    return ReceiveOutcome(ReceiveAction.CREATED, ticket.id, first.id)
+
+
+def _land(
+    session: Session, mail: IncomingMail, ticket: Ticket, store: BlobStore, now: datetime
+) -> ReceiveOutcome:
+    if mail.standing == "agent":
+        message, action = _agent_reply(session, mail, ticket, now), ReceiveAction.AGENT_REPLY
+    elif mail.standing == "unproven_agent":
+        author = Author.of(_staff(session, mail))
+        reason = mail.hold_reason or UNPROVEN_AGENT_HOLD
+        message = _hold(session, mail, ticket, author, reason, now)
+        action = ReceiveAction.HELD_AGENT_NOTE
+    elif mail.standing in HOLD_REASONS:
+        message = _hold_pending(session, mail, ticket, now)
+        action = ReceiveAction.PENDING_PARTICIPANT
+    elif mail.hold_reason:
+        author = Author.contact(_sender(session, mail, now).id)
+        message = _hold(session, mail, ticket, author, mail.hold_reason, now)
+        action = ReceiveAction.HELD
+    else:
+        message = _client_reply(session, mail, ticket, now)
+        followed = message.ticket_id != ticket.id
+        action = ReceiveAction.FOLLOW_UP if followed else ReceiveAction.APPENDED
+    _finish(session, mail, message, store, now)
+    return ReceiveOutcome(action, message.ticket_id, message.id)
+
+
+def _client_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
+    system = System(mail.tenant_id)
+    contact = _sender(session, mail, now)
+    # A colleague from the requester's organization, or someone the pipeline
+    # found in the conversation (a token issued to them, a message of theirs
+    # the ticket's mail answered), joins the ticket first.
+    joins = mail.standing in {"organization", "participant"}
+    if joins and add_participant(session, ticket, contact.id, now=now):
+        record_change(
+            session, system, ticket, EventKind.PARTICIPANT_ADDED, now=now,
+            contact_id=contact.id, via=mail.standing,
+        )  # fmt: skip
+    message = add_client_reply(
+        session, system, ticket.id, mail.body_text, author_contact_id=contact.id,
+        body_html=mail.body_html, body_full_text=mail.body_full_text or mail.body_text,
+        message_id=clean_message_id(mail.message_id), source=Source.EMAIL, now=now,
+    )  # fmt: skip
+    _vouch_for_copied(session, mail, message, now)
+    return message
+
+
+def _vouch_for_copied(
+    session: Session, mail: IncomingMail, message: Message, now: datetime
+) -> None:
+    # Whom someone on the ticket copies on their mail takes part, like the CC
+    # of a new ticket; a pending participant among them is accepted, with the
+    # mail they sent while unknown.
+    ticket = session.get(Ticket, message.ticket_id)
+    if ticket is None or not mail.cc:
+        return
+    system = System(mail.tenant_id)
+    joined = add_cc_participants(session, system, ticket, mail.cc, now=now)
+    for contact_id in joined:
+        record_change(
+            session, system, ticket, EventKind.PARTICIPANT_ADDED, now=now,
+            contact_id=contact_id, via="cc",
+        )  # fmt: skip
+    release_vouched_messages(session, system, ticket, joined, now=now)
+
+
+def _agent_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
+    agent = _staff(session, mail)
+    # A light agent answers no client: their mail becomes a note.
+    if not can(agent, Action.REPLY_PUBLIC, mail.tenant_id):
+        return add_internal_note(
+            session, agent, ticket.id, mail.body_text, body_html=mail.body_html,
+            source=Source.EMAIL, now=now,
+        )  # fmt: skip
+    return add_public_reply(
+        session, agent, ticket.id, mail.body_text, body_html=mail.body_html,
+        source=Source.EMAIL, message_id=clean_message_id(mail.message_id), now=now,
+    )  # fmt: skip
+
+
+def _hold_pending(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
+    contact = _sender(session, mail, now)
+    added = add_participant(session, ticket, contact.id, pending=True, now=now)
+    reason = mail.hold_reason or HOLD_REASONS[mail.standing]
+    return _hold(
+        session, mail, ticket, Author.contact(contact.id), reason, now,
+        pending_participant=contact.id if added else None,
+    )  # fmt: skip
+
+
+def _hold(
+    session: Session,
+    mail: IncomingMail,
+    ticket: Ticket,
+    author: Author,
+    reason: str,
+    now: datetime,
+    **payload: object,
+) -> Message:
+    return hold_message(
+        session, System(mail.tenant_id), ticket, author, _draft(mail), reason, now=now, **payload
+    )
+
+
+def _record_auto_reply(
+    session: Session, mail: IncomingMail, store: BlobStore, now: datetime
+) -> ReceiveOutcome:
+    # RFC 3834: an automatic reply opens nothing and is answered by nothing;
+    # agents may still want to read it ("out of office until Monday").
+    if mail.rule == NEW:
+        return ReceiveOutcome(ReceiveAction.IGNORED, reason="an auto-reply to no ticket")
+    ticket = _target(session, mail)
+    author = Author.contact(_sender(session, mail, now).id)
+    draft = _draft(mail)
+    message = append_message(session, ticket, author, draft, now=now)
+    record_change(
+        session, System(mail.tenant_id), ticket, EventKind.AUTO_REPLY_RECEIVED, now=now,
+        message_id=message.id, sender=mail.sender_email,
+    )  # fmt: skip
+    _finish(session, mail, message, store, now)
+    return ReceiveOutcome(ReceiveAction.AUTO_REPLY_RECORDED, ticket.id, message.id)
+
+
+def _finish(
+    session: Session, mail: IncomingMail, message: Message, store: BlobStore, now: datetime
+) -> None:
+    _stamp(message, mail)
+    references = (mail.in_reply_to or "", *reversed(mail.references))
+    record_thread_references(
+        session, mail.tenant_id, message.ticket_id, own=mail.message_id,
+        referenced=references, now=now,
+    )  # fmt: skip
+    system = System(mail.tenant_id)
+    for file in mail.files:
+        add_attachment(
+            session, system, message.id, filename=_filename(file.filename), data=file.data,
+            declared_type=file.declared_type, sniffed_type=file.sniffed_type,
+            content_id=file.content_id, inline=file.inline, store=store, now=now,
+        )  # fmt: skip
+    session.flush()
+
+
+def _stamp(message: Message, mail: IncomingMail) -> None:
+    """Write what the gateway knows of the message beyond its text."""
+    message.raw_message_id = mail.raw_message_id
+    message.thread_rule = mail.rule
+    message.thread_evidence = mail.evidence or None
+    message.mail_kind = mail.kind
+    message.masked_secrets = mail.masked_secrets
+    message.blocked_attachments = [{"filename": f, "reason": r} for f, r in mail.blocked]
+    message.external_refs = list(mail.external_refs)
+    message.sent_at = _aware(mail.sent_at)
+    message.body_full_text = mail.body_full_text or mail.body_text
+    message.message_id = clean_message_id(mail.message_id)
+    message.in_reply_to = clean_message_id(mail.in_reply_to)
+    names = [name for name in map(clean_message_id, mail.references) if name]
+    message.references = " ".join(names) or None
+
+
+def _draft(mail: IncomingMail) -> Draft:
+    return Draft(
+        mail.body_text,
+        Source.EMAIL,
+        body_html=mail.body_html,
+        body_full_text=mail.body_full_text or mail.body_text,
+        message_id=clean_message_id(mail.message_id),
+        visibility=Visibility.INTERNAL,
+    )
+
+
+def _check(session: Session, mail: IncomingMail) -> None:
+    if mail.kind not in KINDS:
+        raise ValidationError("kind", f"no mail kind {mail.kind!r}")
+    if mail.rule != NEW and mail.kind in ("normal", "auto_reply"):
+        if mail.ticket_id is None:
+            raise ValidationError("ticket_id", "a threaded message names its ticket")
+        if mail.standing not in LANDING_STANDINGS:
+            raise ValidationError("standing", f"no standing {mail.standing!r} on a ticket")
+    if mail.raw_message_id is not None:
+        raw = session.get(RawMessage, mail.raw_message_id)
+        if raw is None or raw.tenant_id not in (None, mail.tenant_id):
+            raise NotFound("no such raw message")
+
+
+def _target(session: Session, mail: IncomingMail) -> Ticket:
+    # Another tenant's ticket id is never written to: it does not exist here.
+    ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
+    if ticket is None or ticket.tenant_id != mail.tenant_id:
+        raise NotFound("no such ticket")
+    # A merged ticket's thread lives on in the ticket it went into.
+    seen = {ticket.id}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        survivor = session.get(Ticket, ticket.merged_into_id)
+        if survivor is None or survivor.tenant_id != mail.tenant_id:
+            break
+        ticket = survivor
+        seen.add(ticket.id)
+    return ticket
+
+
+def _sender(session: Session, mail: IncomingMail, now: datetime) -> Contact:
+    return find_or_create_contact(
+        session, System(mail.tenant_id), mail.tenant_id, mail.sender_email, mail.sender_name,
+        now=now,
+    )  # fmt: skip
+
+
+def _sender_blocked(session: Session, mail: IncomingMail) -> bool:
+    contact = find_contact(session, mail.tenant_id, normalize_email(mail.sender_email, "sender"))
+    return contact is not None and contact.blocked
+
+
+def _staff(session: Session, mail: IncomingMail) -> Staff:
+    if mail.agent_user_id is None:
+        raise ValidationError("agent_user_id", "name the agent the mail is from")
+    return staff_principal(session, mail.agent_user_id, mail.tenant_id)
+
+
+def _filename(name: str) -> str:
+    # A part without a usable name still lands, under a neutral one.
+    try:
+        return clean_filename(name)
+    except ValidationError:
+        return "attachment"
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # A Date header with "-0000" parses without a zone: it is UTC (RFC 5322 §3.3).
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

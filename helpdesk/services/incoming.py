@@ -1,0 +1,129 @@
+"""The values the mail gateway hands the helpdesk: one decided e-mail, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from helpdesk.enums import RawMessageState
+
+# The pipeline's words (mailgate.inbound's MailKind, ThreadRule, SenderStanding).
+KINDS = frozenset({"normal", "auto_reply", "bounce", "loop", "spam"})
+NEW = "new"
+# How a sender may stand on the ticket a message threads to (all but "new").
+LANDING_STANDINGS = frozenset(
+    {
+        "requester",
+        "participant",
+        "organization",
+        "agent",
+        "unproven_agent",
+        "pending",
+        "token_other_recipient",
+    }
+)
+MAX_DIAGNOSTIC = 1000
+
+
+@dataclass(frozen=True)
+class IncomingBounce:
+    """What a delivery status notification (RFC 3464) says went wrong."""
+
+    # The Message-ID of the mail that could not be delivered, if the report names it.
+    original_message_id: str | None
+    recipients: tuple[str, ...]  # the final recipients that failed
+    status: str  # the enhanced status code, like 5.1.1
+    action: str  # failed, delayed, delivered, relayed, expanded
+    diagnostic: str
+    permanent: bool  # a hard failure: the address should not be mailed again
+
+    @property
+    def reason(self) -> str:
+        """Return the status code and diagnostic as one line, for people."""
+        return " ".join(f"{self.status} {self.diagnostic}".split())[:MAX_DIAGNOSTIC]
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """An attachment or inline part the pipeline kept."""
+
+    filename: str
+    declared_type: str  # what the sender claimed
+    sniffed_type: str  # what the bytes are
+    data: bytes
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingMail:
+    """One e-mail as the pipeline decided it: where it goes, who sent it, what it says.
+
+    The bodies are already masked and the HTML sanitized; `cc` holds no
+    address of the tenant's own mailboxes.
+    """
+
+    tenant_id: int
+    mailbox_id: int | None
+    raw_message_id: int | None
+    kind: str = "normal"  # normal, auto_reply, bounce, loop, spam
+    rule: str = NEW  # token, header, subject_tag, new
+    ticket_id: int | None = None  # the target of every rule but new
+    # requester, participant, agent, unproven_agent, organization, pending,
+    # token_other_recipient, new
+    standing: str = NEW
+    evidence: str = ""
+    agent_user_id: int | None = None
+    sender_email: str
+    sender_name: str = ""
+    cc: tuple[str, ...] = ()
+    subject: str = ""
+    body_text: str = ""  # the visible reply
+    body_full_text: str = ""  # everything, quoted history included ("" = body_text)
+    body_html: str = ""
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    files: tuple[IncomingFile, ...] = ()
+    blocked: tuple[tuple[str, str], ...] = ()  # (filename, reason)
+    masked_secrets: int = 0
+    external_refs: tuple[str, ...] = ()
+    hold_reason: str | None = None
+    bounce: IncomingBounce | None = None
+
+
+class ReceiveAction(StrEnum):
+    """What `receive_mail` did with a message."""
+
+    CREATED = "created"
+    APPENDED = "appended"
+    FOLLOW_UP = "follow_up"  # a reply to a closed ticket opened a linked one
+    HELD = "held"  # on the ticket, internal, until an agent accepts it
+    PENDING_PARTICIPANT = "pending_participant"  # held, and the sender waits to be accepted
+    AGENT_REPLY = "agent_reply"
+    HELD_AGENT_NOTE = "held_agent_note"
+    AUTO_REPLY_RECORDED = "auto_reply_recorded"
+    BOUNCE_RECORDED = "bounce_recorded"
+    IGNORED = "ignored"  # nothing written: a loop, spam, an auto-reply to no ticket
+    HELD_FOR_REVIEW = "held_for_review"  # no ticket touched; the raw message waits
+
+
+@dataclass(frozen=True)
+class ReceiveOutcome:
+    """The result of `receive_mail`, and why when nothing landed on a ticket."""
+
+    action: ReceiveAction
+    ticket_id: int | None = None
+    message_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def raw_state(self) -> RawMessageState:
+        """Return the state the stored raw message takes after this outcome."""
+        if self.action is ReceiveAction.HELD_FOR_REVIEW:
+            return RawMessageState.HELD
+        if self.action is ReceiveAction.IGNORED:
+            return RawMessageState.IGNORED
+        return RawMessageState.PROCESSED
