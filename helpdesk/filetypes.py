@@ -38,6 +38,15 @@ SNIFF_BYTES = 1 << 20
 # A zip's listing is read within these bounds, and never extracted.
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_NAME_LENGTH = 1024
+# Past these a zip is a probable zip bomb: whoever unpacks it would fill a disk.
+MAX_ZIP_EXPANDED_BYTES = 100 * 1024 * 1024
+MAX_ZIP_RATIO = 100
+# Small archives cannot hurt anyone, however well they compress (a page of zeros).
+_ZIP_RATIO_FLOOR = 1024 * 1024
+# An Apple disk image (UDIF) ends with a 512-byte trailer: "koly", version 4,
+# its own size; libmagic reads only the start, which looks like any compressed data.
+_DMG_TRAILER = 512
+_DMG_MAGIC = b"koly" + (4).to_bytes(4, "big") + _DMG_TRAILER.to_bytes(4, "big")
 _ENTRY = re.compile(r"^[a-z0-9][a-z0-9_+-]{0,15}$")
 _TEXT = "text/*"
 _ZIP = "application/zip"
@@ -125,7 +134,7 @@ DEFAULT_BLOCKED = frozenset(
         "msc",
         # Installers and packages
         "msi", "msp", "mst", "msix", "msixbundle", "appx", "apk", "ipa", "deb", "rpm", "pkg",
-        "dmg", "app", "run",
+        "dmg", "app", "run", "aab", "xapk", "dex",
         # Scripts
         "bat", "cmd", "ps1", "psm1", "psd1", "vbs", "vbe", "js", "jse", "mjs", "wsf", "wsh", "wsc",
         "hta", "jar", "class", "sh", "bash", "zsh", "csh", "ksh", "command", "reg", "inf", "scf",
@@ -191,6 +200,8 @@ def sniff(data: bytes) -> str:
     """Return the MIME type the bytes really are, as libmagic reads them."""
     if not data:
         return "application/x-empty"
+    if len(data) >= _DMG_TRAILER and data[-_DMG_TRAILER:].startswith(_DMG_MAGIC):
+        return "application/x-apple-diskimage"
     return _base(magic.from_buffer(data[:SNIFF_BYTES], mime=True))
 
 
@@ -232,7 +243,8 @@ def inspect_zip(data: bytes, *, blocked: Iterable[str]) -> Verdict | None:
     """Refuse a zip whose listing names a blocked file; None when the listing is clean.
 
     Only the central directory is read, never a member's bytes, and within
-    bounds: a listing too long or with names too long to check is refused.
+    bounds: a listing too long or with names too long to check is refused, and
+    so is a probable zip bomb (see `_zip_bomb`).
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -241,6 +253,9 @@ def inspect_zip(data: bytes, *, blocked: Iterable[str]) -> Verdict | None:
         return Verdict(False, "the zip archive is damaged and cannot be checked")
     if len(entries) > MAX_ZIP_ENTRIES:
         return Verdict(False, f"the zip archive holds more than {MAX_ZIP_ENTRIES} files")
+    bomb = _zip_bomb(entries, len(data))
+    if bomb is not None:
+        return bomb
     blocked_extensions = _Lists(blocked).extensions
     for entry in entries:
         if len(entry.filename) > MAX_ZIP_NAME_LENGTH:
@@ -249,6 +264,23 @@ def inspect_zip(data: bytes, *, blocked: Iterable[str]) -> Verdict | None:
         hit = next((e for e in extensions_of(name) if e in blocked_extensions), None)
         if hit is not None:
             return Verdict(False, f"the zip archive holds {name!r}; .{hit} files are not accepted")
+    return None
+
+
+def _zip_bomb(entries: list[zipfile.ZipInfo], archive_bytes: int) -> Verdict | None:
+    """Refuse a listing that declares more than 100 MB, or more than 100 times its own size.
+
+    The ratio is taken against the archive's real size, not the sizes the
+    listing declares for the compressed members, which a forger may choose.
+    """
+    expanded = sum(entry.file_size for entry in entries)
+    if expanded > MAX_ZIP_EXPANDED_BYTES:
+        limit = MAX_ZIP_EXPANDED_BYTES // (1024 * 1024)
+        return Verdict(False, f"the zip archive would unpack to more than {limit} MB")
+    if expanded > _ZIP_RATIO_FLOOR and expanded > MAX_ZIP_RATIO * archive_bytes:
+        return Verdict(
+            False, f"the zip archive would unpack to more than {MAX_ZIP_RATIO} times its size"
+        )
     return None
 
 

@@ -24,6 +24,8 @@ class Part:
     data: bytes
     content_id: str | None = None
     inline: bool = False
+    # What the bytes really are, by libmagic; set by the attachments step.
+    sniffed_type: str = ""
 
 
 @dataclass(frozen=True)
