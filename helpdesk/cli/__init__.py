@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from helpdesk.cli import accounts, db, search, serve
+from helpdesk.cli import accounts, db, mail, search, serve
 from helpdesk.cli.base import HelpdeskGroup, Runtime
 
 
@@ -32,6 +32,9 @@ for command in (
     accounts.mailbox,
     accounts.token,
     search.search,
+    mail.import_mail,
+    mail.mail,
+    mail.quarantine,
 ):
     cli.add_command(command)
 

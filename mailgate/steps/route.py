@@ -35,9 +35,7 @@ def route_by_tenant(
     return [replace(msg, route=_route(tenant, matches)) for tenant in tenants]
 
 
-def _matches(
-    msg: InboundMessage, directory: MailboxDirectory
-) -> list[tuple[MailboxRef, str, str]]:
+def _matches(msg: InboundMessage, directory: MailboxDirectory) -> list[tuple[MailboxRef, str, str]]:
     found = []
     for address, via in _recipients(msg):
         ref = directory.mailbox_for(address)

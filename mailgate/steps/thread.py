@@ -67,11 +67,8 @@ class _Finder:
         return None
 
     def by_headers(self) -> ThreadMatch | None:
-        found = self.index.ticket_for_message_ids(self.tenant_id, self.msg.thread_ids)
-        if found is not None:
-            ticket, message_id = found
-            evidence = f"In-Reply-To/References name <{message_id}>, known on this ticket"
-            return self._joined(ThreadRule.HEADER, self._survivor(ticket), evidence)
+        # A message someone on a ticket already answered is checked first: its
+        # sender is in that conversation, whatever else it references.
         if self.msg.message_id:
             awaited = self.index.ticket_awaiting(self.tenant_id, self.msg.message_id)
             if awaited is not None:
@@ -79,7 +76,12 @@ class _Finder:
                     f"its Message-ID <{self.msg.message_id}> was named by a reply "
                     "that arrived before it"
                 )
-                return self._joined(ThreadRule.HEADER, self._survivor(awaited), evidence)
+                return self._awaited(self._survivor(awaited), evidence)
+        found = self.index.ticket_for_message_ids(self.tenant_id, self.msg.thread_ids)
+        if found is not None:
+            ticket, message_id = found
+            evidence = f"In-Reply-To/References name <{message_id}>, known on this ticket"
+            return self._joined(ThreadRule.HEADER, self._survivor(ticket), evidence)
         return None
 
     def by_subject_tag(self) -> ThreadMatch | None:
@@ -133,6 +135,14 @@ class _Finder:
             standing = SenderStanding.TOKEN_OTHER_RECIPIENT
         evidence += ", issued to another recipient of this ticket"
         return self._match(ThreadRule.TOKEN, ticket, standing, evidence)
+
+    def _awaited(self, ticket: TicketRef, evidence: str) -> ThreadMatch:
+        # Someone on the ticket answered this very message, so its sender is in
+        # the conversation: what arrived first is only an accident of delivery.
+        standing = self._standing(self.index.people(ticket.id), proven=False)
+        if standing in {SenderStanding.PENDING, SenderStanding.ORGANIZATION}:
+            standing = SenderStanding.PARTICIPANT
+        return self._match(ThreadRule.HEADER, ticket, standing, evidence)
 
     def _joined(self, rule: ThreadRule, ticket: TicketRef, evidence: str) -> ThreadMatch:
         standing = self._standing(self.index.people(ticket.id), proven=False)

@@ -184,3 +184,10 @@ def test_sender_falls_back_to_the_envelope_without_a_from_header() -> None:
     index = index_with_ticket()
     index.seen["a@x"] = 7
     assert thread(msg, index).standing is SenderStanding.REQUESTER
+
+
+def test_original_arriving_late_from_someone_not_yet_on_the_ticket_joins_as_participant() -> None:
+    index = index_with_ticket()
+    index.awaited["m1@client.example"] = 7
+    msg = routed(sender=Address("dora@elsewhere.example"))
+    assert thread(msg, index).standing is SenderStanding.PARTICIPANT
