@@ -146,14 +146,23 @@ def _messages(source: Path) -> Iterator[bytes]:
             yield folder.get_bytes(key)
     elif _is_mbox(source):
         box = mailbox.mbox(source, factory=None, create=False)
-        for key in box.iterkeys():
-            yield box.get_bytes(key)
+        try:
+            for key in box.iterkeys():
+                yield box.get_bytes(key)
+        finally:
+            box.close()
     else:
         yield source.read_bytes()
 
 
 def _count(path: Path) -> int:
-    return len(mailbox.mbox(path, create=False)) if _is_mbox(path) else 1
+    if not _is_mbox(path):
+        return 1
+    box = mailbox.mbox(path, create=False)
+    try:
+        return len(box)
+    finally:
+        box.close()
 
 
 def _is_mbox(path: Path) -> bool:
