@@ -146,6 +146,10 @@ class Spool:
         """Move a processed entry to done/."""
         return self._move(entry, "done")
 
+    def release(self, entry: SpoolEntry) -> SpoolEntry | None:
+        """Put a claimed entry back into new/, to be processed again later."""
+        return self._move(entry, "new")
+
     def quarantine(self, entry: SpoolEntry, reason: str) -> SpoolEntry | None:
         """Move an entry a person must look at to quarantine/, with the reason beside it."""
         (entry.path / REASON_FILE).write_text(reason + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import make_engine, make_session_factory
-from helpdesk.models import Tenant
+from helpdesk.models import Tenant, Ticket
 from helpdesk.services.users import authenticate_password
 from mailgate.spool import Spool
 from tests.factories import NOW
@@ -166,8 +166,10 @@ def test_first_run_seeds_a_demo_and_a_second_run_keeps_it(
     assert "Traceback" not in stderr
     assert_signs_in(tmp_path, admin, password)
     assert tenant_count(tmp_path) == 1
-    [entry] = Spool(tmp_path / "var" / "spool").pending()
+    # The mail it accepted was processed into a ticket, its spool entry done.
+    [entry] = Spool(tmp_path / "var" / "spool").entries("done")
     assert entry.read_message() == MESSAGE
+    assert subjects(tmp_path) == ["hello"]
 
 
 def test_smtp_greets_with_220(environment: dict[str, str]) -> None:
@@ -210,6 +212,15 @@ def assert_signs_in(tmp_path: Path, email: str, password: str) -> None:
             user = authenticate_password(session, email, password, now=NOW)
             assert user.password_is_temporary is True
             session.rollback()
+    finally:
+        engine.dispose()
+
+
+def subjects(tmp_path: Path) -> list[str]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'helpdesk.db'}")
+    try:
+        with make_session_factory(engine)() as session:
+            return list(session.scalars(select(Ticket.subject)))
     finally:
         engine.dispose()
 

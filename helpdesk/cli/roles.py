@@ -95,6 +95,32 @@ class SmtpRole:
             self._controller.stop()
 
 
+class IngestRole:
+    """Processing of stored mail: the spool drained through the inbound pipeline."""
+
+    name = "ingest"
+
+    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
+        self._settings = settings
+        self._session_factory = session_factory
+        self._drainer: Any = None
+
+    def start(self) -> None:
+        from helpdesk.storage import open_blob_store
+        from mailgate.drain import SpoolDrainer
+        from mailgate.ingest import Ingest
+        from mailgate.spool import Spool
+
+        store = open_blob_store(self._settings)
+        ingest = Ingest(self._settings, self._session_factory, store)
+        self._drainer = SpoolDrainer(Spool(self._settings.spool_dir), ingest)
+        self._drainer.start()
+
+    def stop(self) -> None:
+        if self._drainer is not None:
+            self._drainer.stop()
+
+
 class WorkerRole:
     """A Dramatiq worker consuming the broker's queues in threads of this process."""
 

@@ -12,7 +12,14 @@ import click
 from helpdesk import migrate
 from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
 from helpdesk.cli.demo import DEMO_SLUG, Demo, has_tenants, prepare_demo
-from helpdesk.cli.roles import Role, SmtpRole, WebRole, background_roles, run_roles
+from helpdesk.cli.roles import (
+    IngestRole,
+    Role,
+    SmtpRole,
+    WebRole,
+    background_roles,
+    run_roles,
+)
 from helpdesk.clock import utcnow
 from helpdesk.db import session_scope
 from helpdesk.settings import Listen, Settings
@@ -41,7 +48,11 @@ def serve(runtime: Runtime, first_run: bool) -> None:
     with session_scope(factory) as session:
         demo = prepare_demo(session, settings.secret_key, seed=first_run, now=utcnow())
         tenants_exist = has_tenants(session)
-    roles: list[Role] = [WebRole(settings), SmtpRole(settings, factory)]
+    roles: list[Role] = [
+        WebRole(settings),
+        SmtpRole(settings, factory),
+        IngestRole(settings, factory),
+    ]
     roles += background_roles(settings, factory, worker=True, scheduler=True)
     banner = serve_banner(settings, demo, tenants_exist=tenants_exist)
     run_roles(roles, on_ready=partial(_ready, banner))
@@ -59,10 +70,11 @@ def web(runtime: Runtime) -> None:
 @click.command()
 @pass_runtime
 def smtp(runtime: Runtime) -> None:
-    """Accept mail for the mailboxes on HELPDESK_SMTP_LISTEN."""
-    role = SmtpRole(runtime.settings, runtime.sessions())
+    """Accept mail for the mailboxes on HELPDESK_SMTP_LISTEN and process what was stored."""
+    factory = runtime.sessions()
+    roles: list[Role] = [SmtpRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
     listen = runtime.settings.smtp_listen
-    run_roles([role], on_ready=partial(_ready, [f"SMTP on {listen}"]))
+    run_roles(roles, on_ready=partial(_ready, [f"SMTP on {listen}"]))
 
 
 @click.command()
