@@ -86,15 +86,18 @@ def _database_urls(options: argparse.Namespace) -> Iterator[Callable[[int], str]
         if options.sqlite:
             yield lambda size: f"sqlite:///{base}/bench-{size}.db"
         else:
-            with _postgres(base / "pg") as server:
-                yield lambda size: _create_database(server, f"bench_{size}")
+            with postgres_cluster(base / "pg") as server:
+                yield lambda size: create_database(server, f"bench_{size}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _postgres(base: Path) -> Iterator[str]:
-    """Run a throwaway cluster (as the postgres user when we are root); yield its admin URL."""
+def postgres_cluster(base: Path, *, fsync: bool = False) -> Iterator[str]:
+    """Run a throwaway cluster (as the postgres user when we are root); yield its admin URL.
+
+    Without `fsync` commits skip the disk flush: fine for reads, not for timing writes.
+    """
     bindir = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
     bindir = bindir or Path(shutil.which("initdb") or "initdb").parent
     base.mkdir(parents=True)
@@ -105,8 +108,9 @@ def _postgres(base: Path) -> Iterator[str]:
     port = 55432 + random.randrange(1000)
     subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(base / "data"), "-A",
                     "trust", "-U", "bench"], check=True, capture_output=True)  # fmt: skip
+    durability = "" if fsync else "-c fsync=off -c full_page_writes=off "
     settings = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c shared_buffers=1GB " \
-               "-c fsync=off -c full_page_writes=off -c max_wal_size=4GB"  # fmt: skip
+               f"{durability}-c max_wal_size=4GB"  # fmt: skip
     pg_ctl = [*as_postgres, str(bindir / "pg_ctl"), "-D", str(base / "data")]
     subprocess.run([*pg_ctl, "-o", settings, "-l", str(base / "log"), "-w", "start"],
                    check=True, capture_output=True)  # fmt: skip
@@ -116,7 +120,8 @@ def _postgres(base: Path) -> Iterator[str]:
         subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True, check=False)
 
 
-def _create_database(admin_url: str, name: str) -> str:
+def create_database(admin_url: str, name: str) -> str:
+    """Create an empty database on the cluster and return its URL."""
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

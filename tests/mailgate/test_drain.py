@@ -1,4 +1,4 @@
-"""The spool drained through the pipeline: done only once committed, kept while the database is away."""
+"""The spool drained through the pipeline: done once committed, kept while the database is away."""
 
 from __future__ import annotations
 
