@@ -8,10 +8,11 @@ from collections.abc import Callable
 import nh3
 import pytest
 
+from helpdesk.secrets import mask_html, mask_text
 from mailgate.parse import parse_message
 from mailgate.steps.quotes import strip_quotes
 from mailgate.steps.sanitize import sanitize_html
-from mailgate.steps.secrets import mask_html, mask_secrets, mask_text
+from mailgate.steps.secrets import mask_secrets
 from tests.mailgate.build import inbound
 
 PEM = """-----BEGIN RSA PRIVATE KEY-----
