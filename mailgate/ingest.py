@@ -150,7 +150,8 @@ class Ingest:
         except DatabaseUnavailable:
             raise
         except Exception as exc:
-            log.exception("quarantining a message for tenant %s", tenant_id)
+            log.warning("quarantined a message for tenant %s: %s", tenant_id, _describe(exc))
+            log.debug("why it was quarantined", exc_info=True)
             return self._quarantine(data, msg.envelope, tenant_id, _describe(exc), now)
 
     def _apply(
@@ -173,6 +174,20 @@ class Ingest:
         if duplicate:
             return IngestResult("duplicate", msg.route.tenant_id, raw.id, raw.ticket_id)
         decided = run_steps(msg, self._steps(session, msg, now))
+        if decided.drop_reason is not None:
+            record = decision_record(decided)
+            mark_raw_message(
+                session,
+                raw,
+                RawMessageState.QUARANTINED,
+                reason=decided.drop_reason,
+                decision=record,
+                ticket_id=None,
+                now=now,
+            )
+            return IngestResult(
+                "quarantined", msg.route.tenant_id, raw.id, None, decided.drop_reason
+            )
         own_addresses = SqlMailboxDirectory(session).tenant_addresses(msg.route.tenant_id)
         incoming = to_incoming(decided, raw.id, own_addresses)
         outcome = receive_mail(session, incoming, store=self.store, now=now)

@@ -1,7 +1,8 @@
 """The pipeline as data: the steps in order, and the record of what they decided.
 
-    parse ─► route (one copy per tenant) ─► trust ─► classify ─► quotes ─► sanitize
-          ─► attachments ─► thread ─► limits ─► secrets ─► helpdesk.services.inbound_mail
+    parse ─► route (one copy per tenant) ─► sender ─► trust ─► classify ─► quotes
+          ─► sanitize ─► attachments ─► thread ─► limits ─► secrets
+          ─► helpdesk.services.inbound_mail
 
 Parsing and routing happen before the steps (routing may split a message in
 two); the steps then run top to bottom on each copy. A step that sets
@@ -26,6 +27,7 @@ from mailgate.steps.limits import check_intake_limits
 from mailgate.steps.quotes import strip_quotes
 from mailgate.steps.sanitize import sanitize_html
 from mailgate.steps.secrets import mask_secrets
+from mailgate.steps.sender import require_sender
 from mailgate.steps.thread import find_thread
 from mailgate.steps.trust import strip_untrusted_headers
 
@@ -55,6 +57,7 @@ def build_steps(
 ) -> tuple[Step, ...]:
     """Return the steps for one tenant's copy of a message, in order."""
     return (
+        require_sender,
         partial(strip_untrusted_headers, authserv_id=authserv_id, tokens=tokens),
         partial(classify, tokens=tokens),
         strip_quotes,

@@ -283,3 +283,10 @@ def _postfix_dsn(recipient: str, original_id: str) -> bytes:
         "Subject: Re: [#1] Printer on fire\r\n"
         "\r\n--B1--\r\n"
     ).encode()
+
+
+def test_mail_naming_no_sender_is_quarantined_with_that_reason(desk: Desk) -> None:
+    data = b"To: support@acme.test\r\nSubject: who am I\r\n\r\nno From at all\r\n"
+    result = desk.one(data, mail_from="")
+    assert result.action == "quarantined"
+    assert "no sender address" in desk.raw(result.raw_message_id).reason
