@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from helpdesk import migrate
 from helpdesk.db import make_engine
 from helpdesk.settings import Settings
+from helpdesk.storage.local import LocalBlobStore
 from tests.servers import PostgresServer, postgres_server, redis_server
+from tests.ticket_helpers import Desk, make_desk
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _database_names = itertools.count(1)
@@ -135,6 +137,18 @@ def session(backend: str, request: pytest.FixtureRequest) -> Iterator[Session]:
         finally:
             session.close()
             transaction.rollback()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    """A blob store in the test's own directory."""
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def desk(session: Session) -> Desk:
+    """A tenant with its staff, a client and a mailbox, on the test's backend."""
+    return make_desk(session)
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ from tests.ticket_helpers import Desk, kinds, make_desk
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
-
-
 def _attach(
     session: Session, desk: Desk, message: Message, store: LocalBlobStore, **kw: object
 ) -> Attachment:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,16 +21,6 @@ from tests.ticket_helpers import Desk, events, kinds, make_desk, outbox
 
 LATER = NOW + timedelta(hours=1)
 ANN, EVE = "ann@client.example", "eve@other.example"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
 
 
 @pytest.fixture

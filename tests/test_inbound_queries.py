@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import Role, Source, Status
@@ -26,11 +25,6 @@ from tests.factories import NOW, make_contact, make_mailbox, make_staff, make_te
 from tests.ticket_helpers import Desk, make_desk
 
 ANN = "ann@client.example"
-
-
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
 
 
 # Mailboxes

@@ -21,11 +21,6 @@ from tests.ticket_helpers import Desk, events, kinds, make_desk
 LATER = NOW + timedelta(hours=1)
 
 
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
-
-
 def add_attachment(session: Session, message: Message) -> Attachment:
     attachment = Attachment(
         tenant_id=message.tenant_id,

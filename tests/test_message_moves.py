@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,16 +23,6 @@ from tests.ticket_helpers import Desk, events, make_desk
 
 LATER = NOW + timedelta(hours=1)
 ANN, BEN = "ann@client.example", "ben@client.example"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
 
 
 def _ticket(session: Session, desk: Desk, store: LocalBlobStore, sender: str, *cc: str) -> Ticket:

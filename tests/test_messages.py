@@ -22,11 +22,6 @@ LATER = NOW + timedelta(hours=2)
 
 
 @pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
-
-
-@pytest.fixture
 def ticket(session: Session, desk: Desk) -> Ticket:
     """A ticket the desk's client opened by mail."""
     email = session.get_one(Contact, desk.client.contact_id).primary_email

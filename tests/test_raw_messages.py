@@ -33,11 +33,6 @@ RAW = (
 )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
 def _store(
     session: Session, store: LocalBlobStore, tenant: Tenant | None, **kw: object
 ) -> tuple[RawMessage, bool]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
@@ -17,15 +16,10 @@ from helpdesk.services import messages, ticket_links
 from helpdesk.services import tickets as svc
 from helpdesk.services.contacts import client_principal
 from tests.factories import NOW, make_ticket
-from tests.ticket_helpers import Desk, make_desk
+from tests.ticket_helpers import Desk
 
 LATER = NOW + timedelta(hours=1)
 FILLER = " ".join(f"word{i} lorem ipsum dolor sit amet" for i in range(60))
-
-
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
 
 
 def found(

@@ -37,11 +37,6 @@ from tests.ticket_helpers import Desk, events, kinds, make_desk, outbox
 LATER = NOW + timedelta(hours=1)
 
 
-@pytest.fixture
-def desk(session: Session) -> Desk:
-    return make_desk(session)
-
-
 def test_mail_from_a_new_address_opens_a_ticket_by_a_new_contact(
     session: Session, desk: Desk
 ) -> None:

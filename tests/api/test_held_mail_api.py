@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from helpdesk.models import Tenant, Ticket
 from helpdesk.storage.local import LocalBlobStore
@@ -14,11 +11,6 @@ from tests.factories import NOW, receive
 
 LATER = NOW + timedelta(hours=1)
 PORTAL_CLIENT = "client@acme-client.example"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
 
 
 def test_portal_shows_clients_no_held_mail_of_their_ticket(

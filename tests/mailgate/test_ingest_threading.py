@@ -289,4 +289,4 @@ def test_mail_naming_no_sender_is_quarantined_with_that_reason(desk: Desk) -> No
     data = b"To: support@acme.test\r\nSubject: who am I\r\n\r\nno From at all\r\n"
     result = desk.one(data, mail_from="")
     assert result.action == "quarantined"
-    assert "no sender address" in desk.raw(result.raw_message_id).reason
+    assert "no sender address" in (desk.raw(result.raw_message_id).reason or "")
