@@ -58,8 +58,13 @@ def search_terms(query: str) -> list[str]:
 
 
 def index_ticket(session: Session, ticket: Ticket) -> None:
-    """Rewrite the ticket's index row from its subject and messages."""
-    index_tickets(session, [ticket.id])
+    """Rewrite the ticket's index row from its subject and messages; flushes first."""
+    session.flush()
+    parameters = {"ids": [ticket.id], "cap": MAX_INDEXED_CHARS, **_VISIBILITIES}
+    # The ticket exists, so its row is replaced in one statement.
+    replace = _SQLITE_REPLACE_ONE if _dialect(session) == "sqlite" else _PG_UPSERT
+    for statement in replace:
+        session.execute(statement, parameters)
 
 
 def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
@@ -69,7 +74,8 @@ def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
         return
     session.flush()
     parameters = {"ids": ids, "cap": MAX_INDEXED_CHARS, **_VISIBILITIES}
-    for statement in _rebuild_statements(_dialect(session)):
+    rebuild = _SQLITE_DELETE_INSERT if _dialect(session) == "sqlite" else _PG_UPSERT
+    for statement in rebuild:
         session.execute(statement, parameters)
 
 
@@ -137,9 +143,8 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _rebuild_statements(dialect: str) -> list[TextClause]:
+def _statements(sql: list[str]) -> list[TextClause]:
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
-    sql = _SQLITE_REBUILD if dialect == "sqlite" else _PG_REBUILD
     return [text(statement).bindparams(ids) for statement in sql]
 
 
@@ -200,3 +205,10 @@ ON CONFLICT (ticket_id) DO UPDATE
 SET public_vector = excluded.public_vector, all_vector = excluded.all_vector
 """
 ]
+# Built once: parsing the SQL text for its parameters costs more than running it.
+_SQLITE_DELETE_INSERT = _statements(_SQLITE_REBUILD)
+_PG_UPSERT = _statements(_PG_REBUILD)
+# FTS5 replaces a row by its rowid on INSERT OR REPLACE, old terms and all.
+_SQLITE_REPLACE_ONE = _statements(
+    [_SQLITE_REBUILD[1].replace("INSERT INTO", "INSERT OR REPLACE INTO", 1)]
+)

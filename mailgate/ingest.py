@@ -8,65 +8,66 @@ decision. Anything unexpected rolls that transaction back and quarantines the
 raw message with the reason, so one bad message never stops the others. Only
 a database that cannot be reached at all is raised to the caller, whose copy
 of the bytes (the spool entry, the file being imported) must then be kept for
-a later try.
+a later try. Batch callers use `process_many`: many messages to a transaction,
+each in its own savepoint.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from helpdesk.clock import utcnow
 from helpdesk.db import SessionFactory
-from helpdesk.enums import RawMessageState
 from helpdesk.errors import NotFound
-from helpdesk.mail_limits import intake_limits
 from helpdesk.models import RawMessage
-from helpdesk.queries.inbound import SqlIntakeCounts, SqlMailboxDirectory, SqlThreadIndex
-from helpdesk.reply_tokens import ReplyTokens
-from helpdesk.services.inbound_mail import (
-    IncomingBounce,
-    IncomingFile,
-    IncomingMail,
-    receive_mail,
-)
-from helpdesk.services.raw_messages import mark_raw_message, read_raw_bytes, store_raw_message
-from helpdesk.services.scope import get_tenant
-from helpdesk.services.uploads import file_rules
+from helpdesk.queries.inbound import SqlMailboxDirectory
+from helpdesk.services.raw_messages import read_raw_bytes
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
+from mailgate.deferred_store import DeferredStore
+from mailgate.desk_setup import DeskSetup, RoutingDirectory
 from mailgate.inbound import Envelope, InboundMessage
+from mailgate.landing import IngestResult, Lander, tenant_of
 from mailgate.parse import parse_message
-from mailgate.pipeline import TenantPorts, build_steps, decision_record, run_steps
+from mailgate.pipeline import run_steps
 from mailgate.steps.route import route_by_tenant
+from mailgate.units import DatabaseUnavailable, Unit, is_unreachable
+
+__all__ = ["DatabaseUnavailable", "Delivery", "Ingest", "IngestResult"]
 
 log = logging.getLogger(__name__)
-
-
-class DatabaseUnavailable(Exception):
-    """The database could not be reached: keep the bytes and try again later."""
+K = TypeVar("K")
+NO_MAILBOX = "no mailbox of ours among the recipients"
+# Messages per transaction in process_many: a commit (an fsync) per this many.
+BATCH_SIZE = 50
 
 
 @dataclass(frozen=True)
-class IngestResult:
-    """What became of one tenant's copy of a message."""
+class Delivery:
+    """One message for `process_many`: its bytes, envelope, and tenant when imported."""
 
-    action: str  # an outcome of receive_mail, or duplicate / quarantined
+    data: bytes
+    envelope: Envelope = field(default_factory=Envelope)
+    tenant_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Unroutable:
+    """Why a message reaches no tenant's steps, and the tenant its quarantine is for."""
+
     tenant_id: int | None
-    raw_message_id: int | None
-    ticket_id: int | None = None
-    reason: str = ""
+    reason: str
 
 
 class Ingest:
-    """Runs messages through the pipeline into the database, one transaction per copy."""
+    """Runs messages through the pipeline into the database: a transaction per copy or batch."""
 
     def __init__(
         self,
@@ -80,7 +81,8 @@ class Ingest:
         self.sessions = sessions
         self.store = store
         self.clock = clock
-        self.tokens = ReplyTokens(settings.secret_key)
+        self.setup = DeskSetup()
+        self.lander = Lander(settings, store, self.setup)
 
     def process(
         self, data: bytes, envelope: Envelope, *, tenant_id: int | None = None
@@ -91,18 +93,34 @@ class Ingest:
             DatabaseUnavailable: the database cannot be reached; nothing was stored.
         """
         now = self.clock()
-        try:
-            parsed = parse_message(data, envelope)
-        except Exception as exc:
-            return [self._quarantine(data, envelope, tenant_id, _describe(exc), now)]
+        # The session begins a transaction only if the kept mailboxes must be
+        # read again or lack a recipient.
         with self._session() as session:
-            copies = route_by_tenant(
-                parsed, directory=SqlMailboxDirectory(session), tenant_id=tenant_id
-            )
-        if not copies:
-            reason = "no mailbox of ours among the recipients"
-            return [self._quarantine(data, envelope, None, reason, now)]
-        return [self._deliver(data, copy, now) for copy in copies]
+            routed = self._route(session, data, envelope, tenant_id)
+        if isinstance(routed, _Unroutable):
+            return [self._quarantine(data, envelope, routed.tenant_id, routed.reason, now)]
+        return [self._deliver(data, copy, now) for copy in routed]
+
+    def process_many(
+        self, items: Iterable[tuple[K, Delivery]], *, batch_size: int = BATCH_SIZE
+    ) -> Iterator[tuple[K, list[IngestResult]]]:
+        """Ingest many messages, `batch_size` to a transaction; yield each one's results.
+
+        Each message runs in a savepoint: one that fails is rolled back alone
+        and quarantined in the same transaction. A batch's results are
+        yielded only once the commit that holds them returned, so a caller
+        may drop its own copy of a message (move the spool entry) for every
+        result it was given; whatever was not yielded yet is not stored and
+        must be tried again. A batch whose commit fails is processed again a
+        message at a time, as `process` does.
+
+        Raises:
+            DatabaseUnavailable: the database cannot be reached; nothing of
+                the current batch was stored.
+        """
+        pending = iter(items)
+        while batch := list(itertools.islice(pending, max(1, batch_size))):
+            yield from self._process_batch(batch)
 
     def retry(self, raw_message_id: int) -> list[IngestResult]:
         """Process a quarantined or held raw message again, from its stored bytes.
@@ -136,210 +154,97 @@ class Ingest:
             copies = route_by_tenant(
                 parsed, directory=SqlMailboxDirectory(session), tenant_id=tenant_id
             )
-            return [run_steps(copy, self._steps(session, copy, now)) for copy in copies]
+            return [run_steps(copy, self.lander.steps(session, copy, now)) for copy in copies]
         finally:
             session.rollback()
             session.close()
 
+    def _route(
+        self, session: Session, data: bytes, envelope: Envelope, tenant_id: int | None
+    ) -> list[InboundMessage] | _Unroutable:
+        try:
+            parsed = parse_message(data, envelope)
+        except Exception as exc:
+            return _Unroutable(tenant_id, _describe(exc))
+        directory = RoutingDirectory(self.setup.mailboxes(session), session)
+        copies = route_by_tenant(parsed, directory=directory, tenant_id=tenant_id)
+        return copies or _Unroutable(None, NO_MAILBOX)
+
     def _deliver(self, data: bytes, msg: InboundMessage, now: datetime) -> IngestResult:
-        assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
-        tenant_id = msg.route.tenant_id
         try:
             with self._session() as session:
-                return self._apply(session, data, msg, now)
+                return self.lander.land(session, data, msg, now)
         except DatabaseUnavailable:
             raise
         except Exception as exc:
-            log.warning("quarantined a message for tenant %s: %s", tenant_id, _describe(exc))
-            log.debug("why it was quarantined", exc_info=True)
-            return self._quarantine(data, msg.envelope, tenant_id, _describe(exc), now)
+            return self._quarantine(data, msg.envelope, tenant_of(msg), _failed(msg, exc), now)
 
-    def _apply(
-        self, session: Session, data: bytes, msg: InboundMessage, now: datetime
+    def _process_batch(self, batch: list[tuple[K, Delivery]]) -> list[tuple[K, list[IngestResult]]]:
+        # The batch's blobs are written beside it and waited for once, before
+        # the commit; one that cannot be written fails the batch, whose
+        # messages then go one at a time, so that only its own is quarantined.
+        blobs = self.lander.deferred()
+        try:
+            with self._session() as session:
+                done = [(key, self._process_in(session, item, blobs)) for key, item in batch]
+                blobs.settle()
+                return done
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            log.warning("a batch of %d messages failed to commit; one at a time", len(batch))
+            log.debug("why the batch failed", exc_info=True)
+        return [
+            (key, self.process(item.data, item.envelope, tenant_id=item.tenant_id))
+            for key, item in batch
+        ]
+
+    def _process_in(
+        self, session: Session, item: Delivery, blobs: DeferredStore
+    ) -> list[IngestResult]:
+        now = self.clock()
+        routed = self._route(session, item.data, item.envelope, item.tenant_id)
+        if isinstance(routed, _Unroutable):
+            reason, tenant_id = routed.reason, routed.tenant_id
+            return [
+                self.lander.quarantine(session, item.data, item.envelope, tenant_id, reason, now)
+            ]
+        return [self._attempt(session, item.data, copy, now, blobs) for copy in routed]
+
+    def _attempt(
+        self,
+        session: Session,
+        data: bytes,
+        msg: InboundMessage,
+        now: datetime,
+        blobs: DeferredStore,
     ) -> IngestResult:
-        assert msg.route is not None  # noqa: S101
-        raw, duplicate = store_raw_message(
-            session,
-            data=data,
-            envelope_from=msg.envelope.mail_from,
-            envelope_to=list(msg.envelope.rcpt_tos),
-            transport=msg.envelope.transport,
-            tenant_id=msg.route.tenant_id,
-            mailbox_id=msg.route.mailbox_id,
-            message_id=msg.message_id,
-            fingerprint=msg.fingerprint,
-            store=self.store,
-            now=now,
-        )
-        if duplicate:
-            return IngestResult("duplicate", msg.route.tenant_id, raw.id, raw.ticket_id)
-        decided = run_steps(msg, self._steps(session, msg, now))
-        if decided.drop_reason is not None:
-            record = decision_record(decided)
-            mark_raw_message(
-                session,
-                raw,
-                RawMessageState.QUARANTINED,
-                reason=decided.drop_reason,
-                decision=record,
-                ticket_id=None,
-                now=now,
-            )
-            return IngestResult(
-                "quarantined", msg.route.tenant_id, raw.id, None, decided.drop_reason
-            )
-        own_addresses = SqlMailboxDirectory(session).tenant_addresses(msg.route.tenant_id)
-        incoming = to_incoming(decided, raw.id, own_addresses)
-        outcome = receive_mail(session, incoming, store=self.store, now=now)
-        record = decision_record(decided) | {"outcome": outcome.action}
-        mark_raw_message(
-            session,
-            raw,
-            outcome.raw_state,
-            reason=outcome.reason,
-            decision=record,
-            ticket_id=outcome.ticket_id,
-            now=now,
-        )
-        reason = outcome.reason or ""
-        return IngestResult(outcome.action, msg.route.tenant_id, raw.id, outcome.ticket_id, reason)
-
-    def _steps(self, session: Session, msg: InboundMessage, now: datetime) -> Any:
-        assert msg.route is not None  # noqa: S101
-        tenant = get_tenant(session, msg.route.tenant_id)
-        per_sender, per_tenant = intake_limits(tenant)
-        ports = TenantPorts(
-            index=SqlThreadIndex(session),
-            counts=SqlIntakeCounts(session),
-            file_rules=file_rules(session, tenant.id),
-            per_sender_per_hour=per_sender,
-            per_tenant_per_hour=per_tenant,
-        )
-        return build_steps(
-            ports,
-            tokens=self.tokens,
-            authserv_id=self.settings.authserv_id,
-            max_message_bytes=self.settings.max_message_bytes,
-            now=now,
-        )
+        try:
+            with session.begin_nested():
+                return self.lander.land(session, data, msg, now, blobs)
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise DatabaseUnavailable(str(exc)) from exc
+            reason = _failed(msg, exc)
+        return self.lander.quarantine(session, data, msg.envelope, tenant_of(msg), reason, now)
 
     def _quarantine(
         self, data: bytes, envelope: Envelope, tenant_id: int | None, reason: str, now: datetime
     ) -> IngestResult:
         with self._session() as session:
-            raw, _ = store_raw_message(
-                session,
-                data=data,
-                envelope_from=envelope.mail_from,
-                envelope_to=list(envelope.rcpt_tos),
-                transport=envelope.transport,
-                tenant_id=tenant_id,
-                mailbox_id=None,
-                message_id=None,
-                fingerprint=hashlib.sha256(data).hexdigest(),
-                store=self.store,
-                now=now,
-            )
-            mark_raw_message(
-                session,
-                raw,
-                RawMessageState.QUARANTINED,
-                reason=reason,
-                decision={"quarantined": reason},
-                ticket_id=None,
-                now=now,
-            )
-            return IngestResult("quarantined", tenant_id, raw.id, None, reason)
+            return self.lander.quarantine(session, data, envelope, tenant_id, reason, now)
 
-    def _session(self) -> Any:
-        return _Unit(self.sessions)
+    def _session(self) -> Unit:
+        return Unit(self.sessions)
 
 
-class _Unit:
-    """One transaction; a database that cannot be reached becomes DatabaseUnavailable."""
-
-    def __init__(self, sessions: SessionFactory) -> None:
-        self.session = sessions()
-
-    def __enter__(self) -> Session:
-        return self.session
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> None:
-        try:
-            if kind is None:
-                self.session.commit()
-            else:
-                self.session.rollback()
-        except DBAPIError as failure:
-            if failure.connection_invalidated or _is_unreachable(failure):
-                raise DatabaseUnavailable(str(failure.orig)) from failure
-            raise
-        finally:
-            self.session.close()
-        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_unreachable(exc)):
-            raise DatabaseUnavailable(str(exc.orig)) from exc
-
-
-def to_incoming(msg: InboundMessage, raw_id: int, own_addresses: frozenset[str]) -> IncomingMail:
-    """Return the plain values the helpdesk service needs from a decided message."""
-    assert msg.route is not None  # noqa: S101
-    assert msg.thread is not None  # noqa: S101
-    sender = msg.sender.address if msg.sender else msg.envelope.mail_from.lower()
-    others = [a.address for a in (*msg.to, *msg.cc)]
-    cc = tuple(dict.fromkeys(a for a in others if a not in own_addresses and a != sender))
-    report = msg.report
-    return IncomingMail(
-        tenant_id=msg.route.tenant_id,
-        mailbox_id=msg.route.mailbox_id,
-        raw_message_id=raw_id,
-        kind=msg.kind.value,
-        rule=msg.thread.rule.value,
-        ticket_id=msg.thread.ticket_id,
-        standing=msg.thread.standing.value,
-        evidence=msg.thread.evidence,
-        agent_user_id=msg.thread.agent_user_id,
-        sender_email=sender,
-        sender_name=msg.sender.name if msg.sender else "",
-        cc=cc,
-        subject=msg.subject,
-        body_text=msg.visible_text or msg.text,
-        body_full_text=msg.text,
-        body_html=msg.safe_html,
-        message_id=msg.message_id,
-        in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else None,
-        references=msg.references,
-        sent_at=msg.date,
-        files=tuple(
-            IncomingFile(
-                p.filename, p.declared_type, p.sniffed_type, p.data, p.content_id, p.inline
-            )
-            for p in msg.kept_parts
-        ),
-        blocked=tuple((b.filename, b.reason) for b in msg.blocked_parts),
-        masked_secrets=msg.masked_secrets,
-        external_refs=msg.external_refs,
-        hold_reason=msg.hold_reason,
-        bounce=None
-        if report is None
-        else IncomingBounce(
-            report.original_message_id,
-            report.recipients,
-            report.status,
-            report.action,
-            report.diagnostic,
-            report.permanent,
-        ),
-    )
+def _failed(msg: InboundMessage, exc: BaseException) -> str:
+    reason = _describe(exc)
+    log.warning("quarantined a message for tenant %s: %s", tenant_of(msg), reason)
+    log.debug("why it was quarantined", exc_info=exc)
+    return reason
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
-
-
-def _is_unreachable(exc: DBAPIError) -> bool:
-    # Connection refused, server gone, database file unreachable: errors of
-    # the connection, not of this message.
-    return isinstance(exc, InterfaceError | OperationalError) and "locked" not in str(exc.orig)

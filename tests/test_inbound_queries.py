@@ -185,3 +185,25 @@ def test_intake_counts_tickets_mail_opened_per_sender_and_tenant(
     assert counts.new_tickets_from(desk.tenant.id, "nobody@client.example", since) == 0
     assert counts.new_tickets(desk.tenant.id, since) == 3
     assert counts.new_tickets(desk.tenant.id, NOW + timedelta(seconds=1)) == 0
+
+
+def test_an_awaited_message_id_becomes_seen_on_the_ticket_that_awaited_it(
+    session: Session, desk: Desk
+) -> None:
+    waiting, other = make_ticket(session, desk.tenant), make_ticket(session, desk.tenant)
+    record_thread_references(
+        session, desk.tenant.id, waiting.id, own="reply@x.example",
+        referenced=["original@x.example", "older@x.example"], now=NOW,
+    )  # fmt: skip
+    # The original arrives, recorded on another ticket, naming an id known already.
+    record_thread_references(
+        session, desk.tenant.id, other.id, own="original@x.example",
+        referenced=["older@x.example", "new@x.example"], now=NOW,
+    )  # fmt: skip
+    index = SqlThreadIndex(session)
+    assert index.ticket_awaiting(desk.tenant.id, "original@x.example") is None
+    assert index.ticket_awaiting(desk.tenant.id, "older@x.example") is not None
+    for message_id, ticket in (("original", waiting), ("older", waiting), ("new", other)):
+        found = index.ticket_for_message_ids(desk.tenant.id, [f"{message_id}@x.example"])
+        assert found is not None
+        assert found[0].id == ticket.id, message_id

@@ -201,3 +201,14 @@ def test_a_very_long_ticket_keeps_its_oldest_text_searchable(session: Session, d
     # Then the first message is found and the newest, beyond the cap, is not
     assert found(session, desk.agent, desk, "aardvark") == [ticket.id]
     assert found(session, desk.agent, desk, "zebrafish") == []
+
+
+def test_a_ticket_keeps_one_index_row_holding_every_message(session: Session, desk: Desk) -> None:
+    ticket = make_ticket(session, desk.tenant, subject="Printer", body="The toner is empty.")
+    messages.add_public_reply(session, desk.agent, ticket.id, "Cartridge shipped.", now=LATER)
+    messages.add_public_reply(session, desk.agent, ticket.id, "Delivered today.", now=LATER)
+    column = "rowid" if session.get_bind().dialect.name == "sqlite" else "ticket_id"
+    rows = text(f"SELECT count(*) FROM ticket_search WHERE {column} = :id")
+    assert session.scalar(rows, {"id": ticket.id}) == 1
+    for word in ("toner", "cartridge", "delivered"):
+        assert found(session, desk.agent, desk, word) == [ticket.id], word

@@ -6,22 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import Source, Status
-from helpdesk.models import (
-    ContactEmail,
-    Mailbox,
-    Membership,
-    Message,
-    OrganizationDomain,
-    ThreadReference,
-    Ticket,
-    TicketParticipant,
-    TicketWatcher,
-    User,
-)
+from helpdesk.enums import Status
+from helpdesk.models import Mailbox
+from helpdesk.queries import inbound_sql as sql
 from helpdesk.services.mailboxes import find_mailbox_for_address
 
 
@@ -96,15 +86,11 @@ class SqlThreadIndex:
 
     def ticket(self, tenant_id: int, ticket_id: int) -> TicketRef | None:
         """Return the tenant's ticket with that id, if any."""
-        return self._ref(
-            select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.id == ticket_id)
-        )
+        return self._ref(sql.TICKET_BY_ID, tenant_id=tenant_id, ticket_id=ticket_id)
 
     def ticket_by_number(self, tenant_id: int, number: int) -> TicketRef | None:
         """Return the tenant's ticket with that number, if any."""
-        return self._ref(
-            select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.number == number)
-        )
+        return self._ref(sql.TICKET_BY_NUMBER, tenant_id=tenant_id, number=number)
 
     def ticket_for_message_ids(
         self, tenant_id: int, message_ids: Sequence[str]
@@ -117,155 +103,72 @@ class SqlThreadIndex:
         wanted = list(dict.fromkeys(message_ids))[:MAX_LOOKUP_IDS]
         if not wanted:
             return None
-        known = self._known_ids(tenant_id, wanted)
+        known: dict[str, TicketRef | None] = {}
+        rows = self.session.execute(sql.KNOWN_IDS, {"tenant_id": tenant_id, "message_ids": wanted})
+        for message_id, _rank, *ticket in rows:
+            known[str(message_id)] = None if ticket[0] is None else TicketRef(*ticket)
         for message_id in wanted:
-            if message_id in known:
-                ref = self.ticket(tenant_id, known[message_id])
-                if ref is not None:
-                    return ref, message_id
+            ref = known.get(message_id)
+            if ref is not None and ref.tenant_id == tenant_id:
+                return ref, message_id
         return None
 
     def ticket_awaiting(self, tenant_id: int, message_id: str) -> TicketRef | None:
         """Return the ticket whose mail referenced `message_id` before that message itself came."""
-        return self._ref(
-            select(Ticket)
-            .join(ThreadReference, ThreadReference.ticket_id == Ticket.id)
-            .where(
-                ThreadReference.tenant_id == tenant_id,
-                ThreadReference.message_id == message_id,
-                ThreadReference.seen.is_(False),
-                Ticket.tenant_id == tenant_id,
-            )
-        )
+        return self._ref(sql.TICKET_AWAITING, tenant_id=tenant_id, message_id=message_id)
 
     def people(self, ticket_id: int) -> TicketPeople:
         """Return who takes part in the ticket (nobody when there is no such ticket)."""
-        ticket = self.session.get(Ticket, ticket_id)
-        if ticket is None:
+        found: dict[str, set[str]] = {role: set() for role in _ROLES}
+        for role, address in self.session.execute(sql.PEOPLE, {"ticket_id": ticket_id}):
+            found[role].add(address)
+        if not found["ticket"]:
             return NOBODY
-        participants = self._participant_addresses(ticket)
         return TicketPeople(
-            requester=self._contact_addresses(ticket.tenant_id, [ticket.requester_id]),
-            participants=participants[False],
-            pending=participants[True],
-            agents=self._agent_addresses(ticket),
-            organization_domains=self._organization_domains(ticket),
+            requester=frozenset(found["requester"]),
+            participants=frozenset(found["participant"]),
+            pending=frozenset(found["pending"]),
+            agents=frozenset(address.lower() for address in found["agent"]),
+            organization_domains=frozenset(found["domain"]),
         )
 
     def agent_for(self, tenant_id: int, address: str) -> int | None:
         """Return the user id of the tenant's active staff member with that address."""
-        return self.session.scalar(
-            select(User.id)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                User.email == address.strip().lower(),
-                User.active.is_(True),
-                Membership.tenant_id == tenant_id,
-                Membership.active.is_(True),
-            )
-        )
+        parameters = {"tenant_id": tenant_id, "address": address.strip().lower()}
+        return self.session.execute(sql.AGENT_FOR, parameters).scalar()
 
-    def _ref(self, query: Select[Ticket]) -> TicketRef | None:
-        ticket = self.session.scalar(query)
-        if ticket is None:
-            return None
-        return TicketRef(
-            ticket.id, ticket.tenant_id, ticket.number, ticket.status, ticket.merged_into_id
-        )
+    def _ref(self, statement: sql.AnySelect, **parameters: object) -> TicketRef | None:
+        row = self.session.execute(statement, parameters).first()
+        return None if row is None else TicketRef(*row)
 
-    def _known_ids(self, tenant_id: int, message_ids: list[str]) -> dict[str, int]:
-        references = select(ThreadReference.message_id, ThreadReference.ticket_id).where(
-            ThreadReference.tenant_id == tenant_id, ThreadReference.message_id.in_(message_ids)
-        )
-        stored = select(Message.message_id, Message.ticket_id).where(
-            Message.tenant_id == tenant_id, Message.message_id.in_(message_ids)
-        )
-        known: dict[str, int] = {}
-        # Where the message itself is stored answers better than a reference to it.
-        for query in (references, stored):
-            known.update(
-                {str(message_id): ticket for message_id, ticket in self.session.execute(query)}
-            )
-        return known
 
-    def _contact_addresses(self, tenant_id: int, contact_ids: Sequence[int]) -> frozenset[str]:
-        if not contact_ids:
-            return frozenset()
-        query = select(ContactEmail.email).where(
-            ContactEmail.tenant_id == tenant_id, ContactEmail.contact_id.in_(contact_ids)
-        )
-        return frozenset(self.session.scalars(query))
-
-    def _participant_addresses(self, ticket: Ticket) -> dict[bool, frozenset[str]]:
-        rows = self.session.execute(
-            select(TicketParticipant.pending, ContactEmail.email)
-            .join(ContactEmail, ContactEmail.contact_id == TicketParticipant.contact_id)
-            .where(
-                TicketParticipant.ticket_id == ticket.id,
-                TicketParticipant.tenant_id == ticket.tenant_id,
-                ContactEmail.tenant_id == ticket.tenant_id,
-            )
-        ).all()
-        return {
-            pending: frozenset(email for is_pending, email in rows if is_pending is pending)
-            for pending in (False, True)
-        }
-
-    def _agent_addresses(self, ticket: Ticket) -> frozenset[str]:
-        watchers = select(TicketWatcher.user_id).where(
-            TicketWatcher.ticket_id == ticket.id, TicketWatcher.tenant_id == ticket.tenant_id
-        )
-        writers = select(Message.author_user_id).where(
-            Message.ticket_id == ticket.id,
-            Message.tenant_id == ticket.tenant_id,
-            Message.author_user_id.is_not(None),
-        )
-        user_ids = {*self.session.scalars(watchers), *self.session.scalars(writers)}
-        if ticket.assignee_id is not None:
-            user_ids.add(ticket.assignee_id)
-        if not user_ids:
-            return frozenset()
-        query = select(User.email).where(User.id.in_(user_ids))
-        return frozenset(email.lower() for email in self.session.scalars(query))
-
-    def _organization_domains(self, ticket: Ticket) -> frozenset[str]:
-        # The organization the ticket belongs to: the requester's when it was
-        # opened, and the one whose members share it in the portal.
-        if ticket.organization_id is None:
-            return frozenset()
-        query = select(OrganizationDomain.domain).where(
-            OrganizationDomain.tenant_id == ticket.tenant_id,
-            OrganizationDomain.organization_id == ticket.organization_id,
-        )
-        return frozenset(self.session.scalars(query))
+# The roles of the people query's rows (helpdesk.queries.inbound_sql.PEOPLE).
+_ROLES = ("ticket", "requester", "participant", "pending", "agent", "domain")
 
 
 class SqlIntakeCounts:
-    """How many tickets the tenant's mail opened lately: the input of the intake limits."""
+    """How many tickets the tenant's mail opened lately: the input of the intake limits.
+
+    The intake step asks for the sender's count, then for the tenant's with the
+    same moment; one query answers both, and the second answer is kept for the
+    question that follows it at once.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._tenant_count: tuple[int, datetime, int] | None = None
 
     def new_tickets_from(self, tenant_id: int, sender: str, since: datetime) -> int:
         """Count tickets opened by mail from `sender` (any address of their contact) since then."""
-        contact_id = select(ContactEmail.contact_id).where(
-            ContactEmail.tenant_id == tenant_id, ContactEmail.email == sender.strip().lower()
-        )
-        return self._count(tenant_id, since, Ticket.requester_id == contact_id.scalar_subquery())
+        parameters = {"tenant_id": tenant_id, "since": since, "sender": sender.strip().lower()}
+        total, from_sender = self.session.execute(sql.INTAKE_COUNTS, parameters).one()
+        self._tenant_count = (tenant_id, since, int(total))
+        return int(from_sender)
 
     def new_tickets(self, tenant_id: int, since: datetime) -> int:
         """Count tickets the tenant's mail opened since then."""
-        return self._count(tenant_id, since)
-
-    def _count(self, tenant_id: int, since: datetime, *criteria: ColumnElement[bool]) -> int:
-        query = (
-            select(func.count())
-            .select_from(Ticket)
-            .where(
-                Ticket.tenant_id == tenant_id,
-                Ticket.created_at >= since,
-                Ticket.source == Source.EMAIL,
-                *criteria,
-            )
-        )
-        return int(self.session.scalar(query) or 0)
+        kept, self._tenant_count = self._tenant_count, None
+        if kept is not None and kept[:2] == (tenant_id, since):
+            return kept[2]
+        parameters = {"tenant_id": tenant_id, "since": since, "sender": ""}
+        return int(self.session.execute(sql.INTAKE_COUNTS, parameters).one()[0])

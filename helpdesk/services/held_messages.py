@@ -57,10 +57,8 @@ def hold_message(
 
     Records MESSAGE_HELD (with `payload`) and tells the outbox, so agents hear of it.
     """
-    message = append_message(
-        session, ticket, author, replace(draft, visibility=Visibility.INTERNAL), now=now
-    )
-    message.hold_reason = reason[:MAX_HOLD_REASON]
+    held = replace(draft, visibility=Visibility.INTERNAL, hold_reason=reason[:MAX_HOLD_REASON])
+    message = append_message(session, ticket, author, held, now=now)
     record_change(
         session, actor, ticket, EventKind.MESSAGE_HELD, now=now,
         message_id=message.id, reason=message.hold_reason, **payload,

@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.addresses import normalize_email
-from helpdesk.enums import EventKind, Source, Visibility
-from helpdesk.errors import NotFound, ValidationError
+from helpdesk.enums import EventKind, Source
+from helpdesk.errors import ValidationError
 from helpdesk.mail_limits import pause_auto_answers
-from helpdesk.models import Contact, Message, RawMessage, Ticket
+from helpdesk.models import Contact, Message, Ticket
 from helpdesk.policy import Action, can
-from helpdesk.principal import Staff, System
+from helpdesk.principal import System
 from helpdesk.services.attachments import add_attachment, clean_filename
 from helpdesk.services.bounces import receive_bounce
-from helpdesk.services.contacts import find_contact, find_or_create_contact
 from helpdesk.services.held_messages import hold_message, release_vouched_messages
+from helpdesk.services.inbound_targets import (
+    check_mail,
+    known_sender,
+    sender_contact,
+    staff_of,
+    target_ticket,
+)
 from helpdesk.services.incoming import (
-    KINDS,
-    LANDING_STANDINGS,
     NEW,
     IncomingBounce,
     IncomingFile,
     IncomingMail,
     ReceiveAction,
     ReceiveOutcome,
+    mail_draft,
+    mail_facts,
 )
 from helpdesk.services.messages import add_client_reply, add_internal_note, add_public_reply
 from helpdesk.services.thread_references import clean_message_id, record_thread_references
-from helpdesk.services.ticket_access import Author, Draft, append_message, record_change
+from helpdesk.services.ticket_access import Author, append_message, record_change
+from helpdesk.services.ticket_opening import NewTicket, open_new_ticket
 from helpdesk.services.ticket_people import add_cc_participants, add_participant
-from helpdesk.services.tickets import create_ticket
-from helpdesk.services.users import staff_principal
 from helpdesk.storage import BlobStore
 
 __all__ = [
@@ -76,7 +79,7 @@ def receive_mail(
         ValidationError: an unknown kind, or a threaded message without a ticket
             or with a standing that does not land on one.
     """
-    _check(session, mail)
+    check_mail(session, mail)
     if mail.kind in IGNORED_KINDS:
         if mail.kind == "loop" and mail.mailbox_id is not None:
             pause_auto_answers(session, mail.tenant_id, mail.mailbox_id, now=now)
@@ -85,57 +88,69 @@ def receive_mail(
         return receive_bounce(session, mail, now=now)
     if mail.kind == "auto_reply":
         return _record_auto_reply(session, mail, store, now)
-    if _sender_blocked(session, mail):
+    known = known_sender(session, mail)
+    if known is not None and known.blocked:
         return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=BLOCKED_SENDER)
     if mail.rule != NEW:
-        return _land(session, mail, _target(session, mail), store, now)
+        return _land(session, mail, target_ticket(session, mail), known, store, now)
     if mail.hold_reason:
         return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=mail.hold_reason)
-    return _open(session, mail, store, now)
+    return _open(session, mail, known, store, now)
 
 
-def _open(session: Session, mail: IncomingMail, store: BlobStore, now: datetime) -> ReceiveOutcome:
-    ticket = create_ticket(
-        session, System(mail.tenant_id), mail.tenant_id, subject=mail.subject,
-        body=mail.body_text, requester_email=mail.sender_email, requester_name=mail.sender_name,
-        source=Source.EMAIL, mailbox_id=mail.mailbox_id, cc=mail.cc, body_html=mail.body_html,
-        message_id=clean_message_id(mail.message_id), now=now,
+def _open(
+    session: Session, mail: IncomingMail, known: Contact | None, store: BlobStore, now: datetime
+) -> ReceiveOutcome:
+    request = NewTicket(
+        subject=mail.subject, body=mail.body_text, requester_email=mail.sender_email,
+        requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
+        cc=mail.cc, body_html=mail.body_html, body_full_text=mail.body_full_text or mail.body_text,
+        message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
+        requester_contact=known,
     )  # fmt: skip
-    first = session.scalars(
-        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id).limit(1)
-    ).one()
+    system = System(mail.tenant_id)
+    ticket, first = open_new_ticket(session, system, mail.tenant_id, request, now=now)
     _finish(session, mail, first, store, now)
     return ReceiveOutcome(ReceiveAction.CREATED, ticket.id, first.id)
 
 
 def _land(
-    session: Session, mail: IncomingMail, ticket: Ticket, store: BlobStore, now: datetime
+    session: Session,
+    mail: IncomingMail,
+    ticket: Ticket,
+    known: Contact | None,
+    store: BlobStore,
+    now: datetime,
 ) -> ReceiveOutcome:
     if mail.standing == "agent":
         message, action = _agent_reply(session, mail, ticket, now), ReceiveAction.AGENT_REPLY
+        _stamp(message, mail)
     elif mail.standing == "unproven_agent":
-        author = Author.of(_staff(session, mail))
+        author = Author.of(staff_of(session, mail))
         reason = mail.hold_reason or UNPROVEN_AGENT_HOLD
         message = _hold(session, mail, ticket, author, reason, now)
         action = ReceiveAction.HELD_AGENT_NOTE
     elif mail.standing in HOLD_REASONS:
-        message = _hold_pending(session, mail, ticket, now)
+        message = _hold_pending(session, mail, ticket, known, now)
         action = ReceiveAction.PENDING_PARTICIPANT
     elif mail.hold_reason:
-        author = Author.contact(_sender(session, mail, now).id)
+        author = Author.contact(sender_contact(session, mail, now, known).id)
         message = _hold(session, mail, ticket, author, mail.hold_reason, now)
         action = ReceiveAction.HELD
     else:
-        message = _client_reply(session, mail, ticket, now)
+        message = _client_reply(session, mail, ticket, known, now)
+        _stamp(message, mail)
         followed = message.ticket_id != ticket.id
         action = ReceiveAction.FOLLOW_UP if followed else ReceiveAction.APPENDED
     _finish(session, mail, message, store, now)
     return ReceiveOutcome(action, message.ticket_id, message.id)
 
 
-def _client_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
+def _client_reply(
+    session: Session, mail: IncomingMail, ticket: Ticket, known: Contact | None, now: datetime
+) -> Message:
     system = System(mail.tenant_id)
-    contact = _sender(session, mail, now)
+    contact = sender_contact(session, mail, now, known)
     # A colleague from the requester's organization, or someone the pipeline
     # found in the conversation (a token issued to them, a message of theirs
     # the ticket's mail answered), joins the ticket first.
@@ -174,7 +189,7 @@ def _vouch_for_copied(
 
 
 def _agent_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
-    agent = _staff(session, mail)
+    agent = staff_of(session, mail)
     # A light agent answers no client: their mail becomes a note.
     if not can(agent, Action.REPLY_PUBLIC, mail.tenant_id):
         return add_internal_note(
@@ -187,8 +202,10 @@ def _agent_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: date
     )  # fmt: skip
 
 
-def _hold_pending(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
-    contact = _sender(session, mail, now)
+def _hold_pending(
+    session: Session, mail: IncomingMail, ticket: Ticket, known: Contact | None, now: datetime
+) -> Message:
+    contact = sender_contact(session, mail, now, known)
     added = add_participant(session, ticket, contact.id, pending=True, now=now)
     reason = mail.hold_reason or HOLD_REASONS[mail.standing]
     return _hold(
@@ -207,7 +224,14 @@ def _hold(
     **payload: object,
 ) -> Message:
     return hold_message(
-        session, System(mail.tenant_id), ticket, author, _draft(mail), reason, now=now, **payload
+        session,
+        System(mail.tenant_id),
+        ticket,
+        author,
+        mail_draft(mail),
+        reason,
+        now=now,
+        **payload,
     )
 
 
@@ -218,9 +242,9 @@ def _record_auto_reply(
     # agents may still want to read it ("out of office until Monday").
     if mail.rule == NEW:
         return ReceiveOutcome(ReceiveAction.IGNORED, reason="an auto-reply to no ticket")
-    ticket = _target(session, mail)
-    author = Author.contact(_sender(session, mail, now).id)
-    draft = _draft(mail)
+    ticket = target_ticket(session, mail)
+    author = Author.contact(sender_contact(session, mail, now).id)
+    draft = mail_draft(mail)
     message = append_message(session, ticket, author, draft, now=now)
     record_change(
         session, System(mail.tenant_id), ticket, EventKind.AUTO_REPLY_RECEIVED, now=now,
@@ -233,7 +257,6 @@ def _record_auto_reply(
 def _finish(
     session: Session, mail: IncomingMail, message: Message, store: BlobStore, now: datetime
 ) -> None:
-    _stamp(message, mail)
     references = (mail.in_reply_to or "", *reversed(mail.references))
     record_thread_references(
         session, mail.tenant_id, message.ticket_id, own=mail.message_id,
@@ -250,79 +273,10 @@ def _finish(
 
 
 def _stamp(message: Message, mail: IncomingMail) -> None:
-    """Write what the gateway knows of the message beyond its text."""
-    message.raw_message_id = mail.raw_message_id
-    message.thread_rule = mail.rule
-    message.thread_evidence = mail.evidence or None
-    message.mail_kind = mail.kind
-    message.masked_secrets = mail.masked_secrets
-    message.blocked_attachments = [{"filename": f, "reason": r} for f, r in mail.blocked]
-    message.external_refs = list(mail.external_refs)
-    message.sent_at = _aware(mail.sent_at)
+    """Write what the gateway knows of a message a service wrote without it."""
+    mail_facts(mail).stamp(message)
     message.body_full_text = mail.body_full_text or mail.body_text
     message.message_id = clean_message_id(mail.message_id)
-    message.in_reply_to = clean_message_id(mail.in_reply_to)
-    names = [name for name in map(clean_message_id, mail.references) if name]
-    message.references = " ".join(names) or None
-
-
-def _draft(mail: IncomingMail) -> Draft:
-    return Draft(
-        mail.body_text,
-        Source.EMAIL,
-        body_html=mail.body_html,
-        body_full_text=mail.body_full_text or mail.body_text,
-        message_id=clean_message_id(mail.message_id),
-        visibility=Visibility.INTERNAL,
-    )
-
-
-def _check(session: Session, mail: IncomingMail) -> None:
-    if mail.kind not in KINDS:
-        raise ValidationError("kind", f"no mail kind {mail.kind!r}")
-    if mail.rule != NEW and mail.kind in ("normal", "auto_reply"):
-        if mail.ticket_id is None:
-            raise ValidationError("ticket_id", "a threaded message names its ticket")
-        if mail.standing not in LANDING_STANDINGS:
-            raise ValidationError("standing", f"no standing {mail.standing!r} on a ticket")
-    if mail.raw_message_id is not None:
-        raw = session.get(RawMessage, mail.raw_message_id)
-        if raw is None or raw.tenant_id not in (None, mail.tenant_id):
-            raise NotFound("no such raw message")
-
-
-def _target(session: Session, mail: IncomingMail) -> Ticket:
-    # Another tenant's ticket id is never written to: it does not exist here.
-    ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
-    if ticket is None or ticket.tenant_id != mail.tenant_id:
-        raise NotFound("no such ticket")
-    # A merged ticket's thread lives on in the ticket it went into.
-    seen = {ticket.id}
-    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
-        survivor = session.get(Ticket, ticket.merged_into_id)
-        if survivor is None or survivor.tenant_id != mail.tenant_id:
-            break
-        ticket = survivor
-        seen.add(ticket.id)
-    return ticket
-
-
-def _sender(session: Session, mail: IncomingMail, now: datetime) -> Contact:
-    return find_or_create_contact(
-        session, System(mail.tenant_id), mail.tenant_id, mail.sender_email, mail.sender_name,
-        now=now,
-    )  # fmt: skip
-
-
-def _sender_blocked(session: Session, mail: IncomingMail) -> bool:
-    contact = find_contact(session, mail.tenant_id, normalize_email(mail.sender_email, "sender"))
-    return contact is not None and contact.blocked
-
-
-def _staff(session: Session, mail: IncomingMail) -> Staff:
-    if mail.agent_user_id is None:
-        raise ValidationError("agent_user_id", "name the agent the mail is from")
-    return staff_principal(session, mail.agent_user_id, mail.tenant_id)
 
 
 def _filename(name: str) -> str:
@@ -331,10 +285,3 @@ def _filename(name: str) -> str:
         return clean_filename(name)
     except ValidationError:
         return "attachment"
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # A Date header with "-0000" parses without a zone: it is UTC (RFC 5322 §3.3).
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from helpdesk.enums import RawMessageState
+from helpdesk.enums import RawMessageState, Source, Visibility
+from helpdesk.services.thread_references import clean_message_id
+from helpdesk.services.ticket_access import Draft, MailFacts
 
 # The pipeline's words (mailgate.inbound's MailKind, ThreadRule, SenderStanding).
 KINDS = frozenset({"normal", "auto_reply", "bounce", "loop", "spam"})
@@ -127,3 +129,40 @@ class ReceiveOutcome:
         if self.action is ReceiveAction.IGNORED:
             return RawMessageState.IGNORED
         return RawMessageState.PROCESSED
+
+
+def mail_facts(mail: IncomingMail) -> MailFacts:
+    """Return what the gateway knows of the mail, to be written with its message."""
+    names = [name for name in map(clean_message_id, mail.references) if name]
+    return MailFacts(
+        raw_message_id=mail.raw_message_id,
+        in_reply_to=clean_message_id(mail.in_reply_to),
+        references=" ".join(names) or None,
+        thread_rule=mail.rule,
+        thread_evidence=mail.evidence or None,
+        mail_kind=mail.kind,
+        sent_at=_aware(mail.sent_at),
+        masked_secrets=mail.masked_secrets,
+        blocked_attachments=mail.blocked,
+        external_refs=mail.external_refs,
+    )
+
+
+def mail_draft(mail: IncomingMail) -> Draft:
+    """Return the mail as an internal message (held, or an auto-reply), its facts with it."""
+    return Draft(
+        mail.body_text,
+        Source.EMAIL,
+        body_html=mail.body_html,
+        body_full_text=mail.body_full_text or mail.body_text,
+        message_id=clean_message_id(mail.message_id),
+        visibility=Visibility.INTERNAL,
+        mail=mail_facts(mail),
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # A Date header with "-0000" parses without a zone: it is UTC (RFC 5322 §3.3).
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -128,7 +128,7 @@ def find_mailbox_for_address(session: Session, address: str) -> Mailbox | None:
         normalized = normalize_email(address)
     except ValidationError:
         return None
-    candidates = _untagged_forms(normalized)
+    candidates = untagged_forms(normalized)
     # A suspended tenant receives nothing: its mail is refused at RCPT.
     matches = session.scalars(
         select(Mailbox)
@@ -239,7 +239,8 @@ def _name(name: str) -> str:
     return name
 
 
-def _untagged_forms(address: str) -> list[str]:
+def untagged_forms(address: str) -> list[str]:
+    """Return the address and each form of it cut at a `+` ("a+b+c@d": itself, a@d, a+b@d)."""
     local, _, domain = address.rpartition("@")
     cuts = [index for index, char in enumerate(local) if char == "+"]
     return [address, *(f"{local[:cut]}@{domain}" for cut in cuts)]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import RawMessageState
-from helpdesk.errors import NotFound, ValidationError
+from helpdesk.errors import Conflict, NotFound, ValidationError
 from helpdesk.models import RawMessage
 from helpdesk.policy import Action, can, require, tenant_of
 from helpdesk.principal import Principal
@@ -49,32 +51,32 @@ def store_raw_message(
 
     Raises:
         ValidationError: the fingerprint is not 1 to 64 characters.
+        Conflict: another transaction stored the same message and its copy
+            cannot be read yet (try again).
     """
     if not 0 < len(fingerprint) <= 64:
         raise ValidationError("fingerprint", "must be 1 to 64 characters")
-    existing = _stored(session, tenant_id, fingerprint)
+    # Mail of no tenant is not unique in SQL (NULLs differ): it is looked for first.
+    existing = _stored(session, tenant_id, fingerprint) if tenant_id is None else None
     if existing is not None:
         return existing, True
     digest = hashlib.sha256(data).hexdigest()
     key = raw_key(tenant_id, digest)
+    row = {
+        "tenant_id": tenant_id, "mailbox_id": mailbox_id,
+        "message_id": clean_message_id(message_id), "fingerprint": fingerprint,
+        "state": RawMessageState.RECEIVED, "reason": None, "decision": {}, "ticket_id": None,
+        "storage_key": key, "size": len(data), "sha256": digest, "transport": transport[:16],
+        "envelope_from": envelope_from[:998], "envelope_to": {"rcpt_tos": list(envelope_to)},
+        "attempts": 0, "received_at": now, "processed_at": None,
+    }  # fmt: skip
+    raw = _insert_new(session, row)
+    if raw is None:
+        # Another transaction stored the same message first; theirs is the copy.
+        return _stored_copy(session, tenant_id, fingerprint), True
     if not store.exists(key):
         store.put(key, data)
-    raw = RawMessage(
-        tenant_id=tenant_id,
-        mailbox_id=mailbox_id,
-        message_id=clean_message_id(message_id),
-        fingerprint=fingerprint,
-        state=RawMessageState.RECEIVED,
-        storage_key=key,
-        size=len(data),
-        sha256=digest,
-        transport=transport[:16],
-        envelope_from=envelope_from[:998],
-        envelope_to={"rcpt_tos": list(envelope_to)},
-        decision={},
-        received_at=now,
-    )
-    return _insert_once(session, raw)
+    return raw, False
 
 
 def raw_key(tenant_id: int | None, sha256_hex: str) -> str:
@@ -181,14 +183,27 @@ def _stored(session: Session, tenant_id: int | None, fingerprint: str) -> RawMes
     )
 
 
-def _insert_once(session: Session, raw: RawMessage) -> tuple[RawMessage, bool]:
-    try:
-        with session.begin_nested():
-            session.add(raw)
-    except IntegrityError:
-        # Another transaction stored the same message first; theirs is the copy.
-        existing = _stored(session, raw.tenant_id, raw.fingerprint)
-        if existing is None:
-            raise
-        return existing, True
-    return raw, False
+def _insert_new(session: Session, values: dict[str, Any]) -> RawMessage | None:
+    # INSERT ... ON CONFLICT DO NOTHING RETURNING: one statement, and a race
+    # with another transaction storing the same message is no error.
+    statement = _INSERTS[session.get_bind().dialect.name]
+    return session.scalars(statement, [values]).one_or_none()
+
+
+def _stored_copy(session: Session, tenant_id: int | None, fingerprint: str) -> RawMessage:
+    existing = _stored(session, tenant_id, fingerprint)
+    if existing is None:
+        raise Conflict("the same message is being stored by another delivery; try again")
+    return existing
+
+
+def _insert_statement(insert: Callable[[type[RawMessage]], Any]) -> Any:
+    statement = insert(RawMessage)
+    conflict = statement.on_conflict_do_nothing(index_elements=["tenant_id", "fingerprint"])
+    return conflict.returning(RawMessage)
+
+
+_INSERTS = {
+    "sqlite": _insert_statement(sqlite_insert),
+    "postgresql": _insert_statement(postgresql_insert),
+}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,19 +41,10 @@ def record_thread_references(
     rows = [_row(tenant_id, ticket_id, name, seen=False, now=now) for name in dict.fromkeys(names)]
     if own:
         rows.insert(0, _row(tenant_id, ticket_id, own, seen=True, now=now))
-    if not rows:
-        return
-    _insert_new(session, rows[: MAX_REFERENCES + 1])
-    if own:
-        session.execute(
-            update(ThreadReference)
-            .where(
-                ThreadReference.tenant_id == tenant_id,
-                ThreadReference.message_id == own,
-                ThreadReference.seen.is_(False),
-            )
-            .values(seen=True)
-        )
+    if rows:
+        # The ticket the rows name may still wait in the session.
+        session.flush()
+        session.execute(_UPSERTS[session.get_bind().dialect.name], rows[: MAX_REFERENCES + 1])
 
 
 def move_thread_reference(
@@ -96,10 +87,17 @@ def _row(
     }
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
-    # INSERT ... ON CONFLICT DO NOTHING: an id recorded meanwhile by another
-    # transaction is not an error, and its first ticket stays.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ThreadReference).values(rows)
-    session.execute(statement.on_conflict_do_nothing(index_elements=["tenant_id", "message_id"]))
+def _upsert(insert: Callable[[Any], Any]) -> Any:
+    # INSERT ... ON CONFLICT: an id recorded meanwhile by another transaction
+    # is not an error, and its first ticket stays; an awaited id whose own
+    # message arrives becomes seen.
+    table = ThreadReference.__table__
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["tenant_id", "message_id"],
+        set_={"seen": True},
+        where=and_(statement.excluded.seen, table.c.seen.is_(False)),
+    )
+
+
+_UPSERTS = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_insert)}

@@ -43,11 +43,43 @@ class Author:
 
 
 @dataclass(frozen=True)
+class MailFacts:
+    """What the mail gateway knows of a message beyond its text; written with its row."""
+
+    raw_message_id: int | None = None
+    in_reply_to: str | None = None
+    references: str | None = None  # the Message-IDs, space-separated
+    thread_rule: str | None = None
+    thread_evidence: str | None = None
+    mail_kind: str | None = None
+    sent_at: datetime | None = None
+    masked_secrets: int = 0
+    blocked_attachments: tuple[tuple[str, str], ...] = ()  # (filename, reason)
+    external_refs: tuple[str, ...] = ()
+
+    def stamp(self, message: Message) -> None:
+        """Write these facts onto the message."""
+        message.raw_message_id = self.raw_message_id
+        message.in_reply_to = self.in_reply_to
+        message.references = self.references
+        message.thread_rule = self.thread_rule
+        message.thread_evidence = self.thread_evidence
+        message.mail_kind = self.mail_kind
+        message.sent_at = self.sent_at
+        message.masked_secrets = self.masked_secrets
+        message.blocked_attachments = [
+            {"filename": name, "reason": reason} for name, reason in self.blocked_attachments
+        ]
+        message.external_refs = list(self.external_refs)
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message about to be written: its text and where it comes from.
 
     `body` is the text without quoted history, `body_full_text` all of it
-    (None: the same); `body_html` must already be sanitized.
+    (None: the same); `body_html` must already be sanitized. `mail` holds
+    what the gateway knows of a message that came by mail.
     """
 
     body: str
@@ -56,6 +88,9 @@ class Draft:
     body_full_text: str | None = None
     message_id: str | None = None
     visibility: Visibility = Visibility.PUBLIC
+    mail: MailFacts | None = None
+    # Set on a message that waits for an agent to accept it (it stays internal).
+    hold_reason: str | None = None
 
 
 def get_ticket(session: Session, actor: Principal, tenant_id: int, number: int) -> Ticket:
@@ -164,8 +199,11 @@ def append_message(
         body_html=draft.body_html,
         message_id=draft.message_id,
         source=draft.source,
+        hold_reason=draft.hold_reason,
         created_at=now,
     )
+    if draft.mail is not None:
+        draft.mail.stamp(message)
     session.add(message)
     ticket.message_count += 1
     ticket.last_activity_at = ticket.updated_at = now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from mailparser_reply import EmailReplyParser
@@ -178,7 +179,7 @@ def _last_answer(lines: list[str], start: int) -> int | None:
 
 def _library_header_line(lines: list[str]) -> int | None:
     text = _library_text(lines)
-    for match in _LIBRARY_HEADERS.finditer(text):
+    for match in _library_matches(text):
         # The same proof as ours: a history header carries the date of the mail it quotes.
         if any(c.isdigit() for c in match.group()):
             start = match.start()
@@ -186,6 +187,31 @@ def _library_header_line(lines: list[str]) -> int | None:
                 start += 1
             return text.count("\n", 0, start)
     return None
+
+
+def _library_matches(text: str) -> Iterator[re.Match[str]]:
+    # What finditer finds, tried only where a match can begin: each of the library's
+    # patterns starts at the start of a line or at the newline just before one, so
+    # the other positions, most of the text, need no try.
+    end = 0
+    for start in _line_starts(text):
+        for position in (start - 1, start):
+            if position < end:
+                continue
+            match = _LIBRARY_HEADERS.match(text, position)
+            if match is not None:
+                end = match.end()
+                yield match
+
+
+def _line_starts(text: str) -> Iterator[int]:
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end > start:
+            yield start
+        start = end + 1
 
 
 def _library_text(lines: list[str]) -> str:

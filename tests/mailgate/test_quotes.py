@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.reply_marker import REPLY_ABOVE_THIS_LINE
+from mailgate.steps import quotes
 from mailgate.steps.quotes import is_forward, strip_quotes
 from tests.mailgate.build import inbound
 
@@ -239,3 +240,28 @@ def test_full_text_stays_as_it_came() -> None:
 
 def test_empty_text_gives_empty_visible_text() -> None:
     assert visible("") == ""
+
+
+def test_swedish_header_block_only_the_library_knows_is_cut() -> None:
+    text = (
+        "Tack, nu fungerar det.\n\nLena\n\n"
+        "Från: ACME Support <support@acme.test>\nSkickat: den 3 mars 2025 10:12\n"
+        "Till: Lena <lena@client.example>\nÄmne: Skrivaren\n\nHej Lena, starta om den.\n"
+    )
+    assert visible(text) == "Tack, nu fungerar det.\n\nLena"
+
+
+def test_the_library_is_asked_only_where_its_headers_can_begin() -> None:
+    # Its patterns start at a line or at the newline before one: trying only
+    # there finds what a scan of every position finds.
+    texts = [
+        "Hi\n\nFrån: A\nSkickat: 3 mars 2025\nTill: B\n",
+        "x\n\n\nDen 3. mar. 2025 kl. 10.12 skrev Bob <bob@acme.test>:\n> q",
+        "On Mon\n3 Mar 2025 Bob\nwrote:\nrest",
+        "-----Original Message-----\nFrom: a\nSent: 3 March 2025\nDate: 3\n",
+        "2025年3月3日(月) 10:12 Bob <bob@acme.test>:\n",
+        "Von: x\nGesendet: 3. März\n\nVon: y\nGesendet: 4. März 2025\n",
+    ]
+    for text in texts:
+        scanned = [m.span() for m in quotes._LIBRARY_HEADERS.finditer(text)]
+        assert [m.span() for m in quotes._library_matches(text)] == scanned, text

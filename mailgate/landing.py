@@ -1,0 +1,168 @@
+"""Landing one tenant's copy of a message in a transaction: the raw bytes, the steps, the outcome.
+
+The caller owns the transaction (mailgate.ingest): one per copy, or a
+savepoint per copy in a batch. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from helpdesk.enums import RawMessageState
+from helpdesk.queries.inbound import SqlIntakeCounts, SqlThreadIndex
+from helpdesk.reply_tokens import ReplyTokens
+from helpdesk.services.inbound_mail import receive_mail
+from helpdesk.services.raw_messages import mark_raw_message, store_raw_message
+from helpdesk.settings import Settings
+from helpdesk.storage import BlobStore
+from mailgate.deferred_store import DeferredStore
+from mailgate.desk_setup import DeskSetup
+from mailgate.inbound import Envelope, InboundMessage
+from mailgate.incoming import to_incoming
+from mailgate.pipeline import Step, TenantPorts, build_steps, decision_record, run_steps
+
+# Blob writes run on this many threads beside the pipeline (see mailgate.deferred_store);
+# one keeps up with the pipeline, and each thread adds to the peak memory.
+BLOB_WRITERS = 1
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of one tenant's copy of a message."""
+
+    action: str  # an outcome of receive_mail, or duplicate / quarantined
+    tenant_id: int | None
+    raw_message_id: int | None
+    ticket_id: int | None = None
+    reason: str = ""
+
+
+class Lander:
+    """Lands routed copies of messages, and quarantines what cannot land."""
+
+    def __init__(self, settings: Settings, store: BlobStore, setup: DeskSetup) -> None:
+        self.settings = settings
+        self.store = store
+        self.setup = setup
+        self.tokens = ReplyTokens(settings.secret_key)
+        self.writers = ThreadPoolExecutor(BLOB_WRITERS, thread_name_prefix="blob-writer")
+
+    def land(
+        self,
+        session: Session,
+        data: bytes,
+        msg: InboundMessage,
+        now: datetime,
+        blobs: DeferredStore | None = None,
+    ) -> IngestResult:
+        """Store the copy's raw message once, run the steps, apply what they decided.
+
+        Returns once the bytes it stored are durable; with `blobs`, the
+        caller's store of a whole batch, once they are being written: the
+        caller settles `blobs` before it commits.
+        """
+        if blobs is not None:
+            return self._land(session, data, msg, now, blobs)
+        store = self.deferred()
+        result = self._land(session, data, msg, now, store)
+        store.settle()
+        return result
+
+    def deferred(self) -> DeferredStore:
+        """Return a store whose writes run beside the caller until it settles them."""
+        return DeferredStore(self.store, self.writers)
+
+    def quarantine(
+        self,
+        session: Session,
+        data: bytes,
+        envelope: Envelope,
+        tenant_id: int | None,
+        reason: str,
+        now: datetime,
+    ) -> IngestResult:
+        """Keep the bytes as quarantined, with the reason, for an admin to look at."""
+        raw, _ = store_raw_message(
+            session, data=data, envelope_from=envelope.mail_from,
+            envelope_to=list(envelope.rcpt_tos), transport=envelope.transport,
+            tenant_id=tenant_id, mailbox_id=None, message_id=None,
+            fingerprint=hashlib.sha256(data).hexdigest(), store=self.store, now=now,
+        )  # fmt: skip
+        mark_raw_message(
+            session, raw, RawMessageState.QUARANTINED, reason=reason,
+            decision={"quarantined": reason}, ticket_id=None, now=now,
+        )  # fmt: skip
+        return IngestResult("quarantined", tenant_id, raw.id, None, reason)
+
+    def steps(self, session: Session, msg: InboundMessage, now: datetime) -> tuple[Step, ...]:
+        """Return the steps for the copy's tenant, with its ports and limits.
+
+        Raises:
+            NotFound: the copy's tenant does not exist.
+        """
+        setup = self.setup.tenant(session, tenant_of(msg))
+        ports = TenantPorts(
+            index=SqlThreadIndex(session),
+            counts=SqlIntakeCounts(session),
+            file_rules=setup.file_rules,
+            per_sender_per_hour=setup.per_sender_per_hour,
+            per_tenant_per_hour=setup.per_tenant_per_hour,
+        )
+        return build_steps(
+            ports,
+            tokens=self.tokens,
+            authserv_id=self.settings.authserv_id,
+            max_message_bytes=self.settings.max_message_bytes,
+            now=now,
+        )
+
+    def _land(
+        self, session: Session, data: bytes, msg: InboundMessage, now: datetime, store: BlobStore
+    ) -> IngestResult:
+        tenant_id = tenant_of(msg)
+        raw, duplicate = store_raw_message(session, **_raw_fields(data, msg), store=store, now=now)
+        if duplicate:
+            return IngestResult("duplicate", tenant_id, raw.id, raw.ticket_id)
+        decided = run_steps(msg, self.steps(session, msg, now))
+        if decided.drop_reason is not None:
+            mark_raw_message(
+                session, raw, RawMessageState.QUARANTINED, reason=decided.drop_reason,
+                decision=decision_record(decided), ticket_id=None, now=now,
+            )  # fmt: skip
+            return IngestResult("quarantined", tenant_id, raw.id, None, decided.drop_reason)
+        own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_id)
+        incoming = to_incoming(decided, raw.id, own_addresses)
+        outcome = receive_mail(session, incoming, store=store, now=now)
+        mark_raw_message(
+            session, raw, outcome.raw_state, reason=outcome.reason,
+            decision=decision_record(decided) | {"outcome": outcome.action},
+            ticket_id=outcome.ticket_id, now=now,
+        )  # fmt: skip
+        reason = outcome.reason or ""
+        return IngestResult(outcome.action, tenant_id, raw.id, outcome.ticket_id, reason)
+
+
+def tenant_of(msg: InboundMessage) -> int:
+    """Return the tenant of a routed copy."""
+    assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
+    return msg.route.tenant_id
+
+
+def _raw_fields(data: bytes, msg: InboundMessage) -> dict[str, Any]:
+    assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
+    return {
+        "data": data,
+        "envelope_from": msg.envelope.mail_from,
+        "envelope_to": list(msg.envelope.rcpt_tos),
+        "transport": msg.envelope.transport,
+        "tenant_id": msg.route.tenant_id,
+        "mailbox_id": msg.route.mailbox_id,
+        "message_id": msg.message_id,
+        "fingerprint": msg.fingerprint,
+    }
