@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 
 from mailgate.inbound import Envelope
-from mailgate.ingest import DatabaseUnavailable, Ingest
+from mailgate.ingest import DatabaseUnavailable, Delivery, Ingest
 from mailgate.spool import Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
@@ -20,39 +21,46 @@ RETRY_SECONDS = 5.0
 def drain_spool(spool: Spool, ingest: Ingest) -> int:
     """Process every message waiting in the spool; return how many were processed.
 
-    An entry goes to done/ after ingest committed what became of it (a ticket
-    message, a duplicate, or a quarantined raw message in the database). An
-    entry whose files cannot be read goes to the spool's quarantine/. When
-    the database cannot be reached the entry goes back to new/ and the
-    error is raised: nothing is lost, and the next drain tries again.
+    Messages go through `Ingest.process_many`, many to a transaction. An
+    entry goes to done/ only after the commit that holds what became of it (a
+    ticket message, a duplicate, or a quarantined raw message in the
+    database). An entry whose files cannot be read goes to the spool's
+    quarantine/. When the database cannot be reached, every entry not yet
+    committed goes back to new/ and the error is raised: nothing is lost, and
+    the next drain tries again.
 
     Raises:
         DatabaseUnavailable: the database cannot be reached.
     """
+    claimed: dict[str, SpoolEntry] = {}
     processed = 0
-    for entry in spool.pending():
-        claimed = spool.claim(entry)
-        if claimed is None:
-            continue  # another process took it
-        try:
-            _process(spool, claimed, ingest)
-        except DatabaseUnavailable:
-            spool.release(claimed)
-            raise
-        processed += 1
+    try:
+        for name, _ in ingest.process_many(_deliveries(spool, claimed)):
+            spool.finish(claimed.pop(name))
+            processed += 1
+    except DatabaseUnavailable:
+        for entry in claimed.values():
+            spool.release(entry)
+        raise
     return processed
 
 
-def _process(spool: Spool, entry: SpoolEntry, ingest: Ingest) -> None:
-    try:
-        data, stored = entry.read_message(), entry.read_envelope()
-    except (OSError, ValueError, KeyError) as exc:
-        log.error("spool entry %s is unreadable: %s", entry.name, exc)
-        spool.quarantine(entry, f"unreadable spool entry: {exc}")
-        return
-    envelope = Envelope(stored.mail_from, stored.rcpt_tos, stored.transport)
-    ingest.process(data, envelope)
-    spool.finish(entry)
+def _deliveries(spool: Spool, claimed: dict[str, SpoolEntry]) -> Iterator[tuple[str, Delivery]]:
+    for entry in spool.pending():
+        taken = spool.claim(entry)
+        if taken is None:
+            continue  # another process took it
+        try:
+            data, stored = taken.read_message(), taken.read_envelope()
+        except (OSError, ValueError, KeyError) as exc:
+            log.error("spool entry %s is unreadable: %s", taken.name, exc)
+            spool.quarantine(taken, f"unreadable spool entry: {exc}")
+            continue
+        claimed[taken.name] = taken
+        yield (
+            taken.name,
+            Delivery(data, Envelope(stored.mail_from, stored.rcpt_tos, stored.transport)),
+        )
 
 
 class SpoolDrainer:

@@ -43,21 +43,25 @@ def import_mail(runtime: Runtime, path: Path, slug: str) -> None:
     Safe to run again: a message already stored is recognised and skipped.
     """
     from mailgate.inbound import Envelope
-    from mailgate.ingest import DatabaseUnavailable
+    from mailgate.ingest import DatabaseUnavailable, Delivery
 
     tenant_id = _tenant_id(runtime, slug)
     ingest = _ingest(runtime)
     sources = list(_sources(path))
+    deliveries = (
+        (None, Delivery(data, Envelope(), tenant_id))
+        for source, _ in sources
+        for data in _messages(source)
+    )
     outcomes: Counter[str] = Counter()
     with click.progressbar(length=sum(count for _, count in sources), label="importing") as bar:
-        for source, _ in sources:
-            for data in _messages(source):
-                try:
-                    results = ingest.process(data, Envelope(), tenant_id=tenant_id)
-                except DatabaseUnavailable as exc:
-                    raise CommandFailed(f"the database went away: {exc}") from exc
+        try:
+            # Many messages to a transaction; a rerun skips what was committed.
+            for _, results in ingest.process_many(deliveries):
                 outcomes.update(result.action for result in results)
                 bar.update(1)
+        except DatabaseUnavailable as exc:
+            raise CommandFailed(f"the database went away: {exc}") from exc
     summary = ", ".join(f"{count} {action}" for action, count in sorted(outcomes.items()))
     click.echo(f"imported {outcomes.total()} messages: {summary or 'none'}")
 
