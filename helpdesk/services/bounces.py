@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import DeliveryState, EventKind
@@ -101,6 +101,24 @@ def mark_bounced_addresses(
         entry.bounce_reason = bounce.reason
     session.flush()
     return len(entries)
+
+
+def clear_bounce(session: Session, tenant_id: int, address: str) -> bool:
+    """Clear a hard-bounce mark: mail came from the address, so it works again; return whether.
+
+    Callers check policy: mail from the address itself is proof enough.
+    """
+    result = session.execute(
+        update(ContactEmail)
+        .where(
+            ContactEmail.tenant_id == tenant_id,
+            ContactEmail.email == address.strip().lower(),
+            ContactEmail.bounced_at.is_not(None),
+        )
+        .values(bounced_at=None, bounce_reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _failed_ticket(

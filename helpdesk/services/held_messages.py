@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import AuthorType, EventKind, Role, Status, Visibility
+from helpdesk.enums import AuthorType, EventKind, Role, Visibility
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.models import Message, Ticket, TicketParticipant
-from helpdesk.outbox import enqueue
 from helpdesk.policy import Action, is_staff, require
 from helpdesk.principal import PlatformAdmin, Principal, Staff
 from helpdesk.search import index_ticket
@@ -22,6 +21,8 @@ from helpdesk.services.messages import (
     OUTBOX_CLIENT_REPLY,
     OUTBOX_INTERNAL_NOTE,
     OUTBOX_PUBLIC_REPLY,
+    follow_status,
+    notify_message,
 )
 from helpdesk.services.ticket_access import (
     Author,
@@ -29,7 +30,6 @@ from helpdesk.services.ticket_access import (
     append_message,
     is_member,
     record_change,
-    shift_status,
     ticket_for,
 )
 from helpdesk.services.ticket_people import add_participant
@@ -63,7 +63,7 @@ def hold_message(
         session, actor, ticket, EventKind.MESSAGE_HELD, now=now,
         message_id=message.id, reason=message.hold_reason, **payload,
     )  # fmt: skip
-    _notify(session, OUTBOX_MESSAGE_HELD, message, now)
+    notify_message(session, OUTBOX_MESSAGE_HELD, message, now)
     return message
 
 
@@ -204,7 +204,7 @@ def _post_contact_reply(
     contact_id = message.author_contact_id
     joined = contact_id is not None and add_participant(session, ticket, contact_id, now=now)
     previous = ticket.status
-    change = _follow(ticket, AFTER_CLIENT_REPLY, now)
+    change = follow_status(ticket, AFTER_CLIENT_REPLY, now)
     record_change(
         session, actor, ticket, EventKind.HELD_MESSAGE_ACCEPTED, now=now, message_id=message.id,
         reason=reason, status=change, participant_added=contact_id if joined else None,
@@ -213,7 +213,7 @@ def _post_contact_reply(
         record_change(
             session, actor, ticket, EventKind.REOPENED, now=now, **change, message_id=message.id
         )
-    _notify(session, OUTBOX_CLIENT_REPLY, message, now)
+    notify_message(session, OUTBOX_CLIENT_REPLY, message, now)
 
 
 def _post_agent_reply(
@@ -232,30 +232,14 @@ def _post_agent_reply(
             session, actor, ticket, EventKind.HELD_MESSAGE_ACCEPTED, now=now,
             message_id=message.id, reason=reason, visibility=Visibility.INTERNAL.value,
         )  # fmt: skip
-        _notify(session, OUTBOX_INTERNAL_NOTE, message, now)
+        notify_message(session, OUTBOX_INTERNAL_NOTE, message, now)
         return
     message.visibility = Visibility.PUBLIC
     if ticket.first_response_at is None:
         ticket.first_response_at = now
-    change = _follow(ticket, AFTER_AGENT_REPLY, now)
+    change = follow_status(ticket, AFTER_AGENT_REPLY, now)
     record_change(
         session, actor, ticket, EventKind.HELD_MESSAGE_ACCEPTED, now=now,
         message_id=message.id, reason=reason, status=change,
     )  # fmt: skip
-    _notify(session, OUTBOX_PUBLIC_REPLY, message, now)
-
-
-def _follow(ticket: Ticket, moves: dict[Status, Status], now: datetime) -> dict[str, str] | None:
-    target = moves.get(ticket.status)
-    return None if target is None else shift_status(ticket, target, now=now)
-
-
-def _notify(session: Session, kind: str, message: Message, now: datetime) -> None:
-    enqueue(
-        session,
-        kind,
-        tenant_id=message.tenant_id,
-        now=now,
-        ticket_id=message.ticket_id,
-        message_id=message.id,
-    )
+    notify_message(session, OUTBOX_PUBLIC_REPLY, message, now)

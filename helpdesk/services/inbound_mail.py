@@ -13,7 +13,7 @@ from helpdesk.models import Contact, Message, Ticket
 from helpdesk.policy import Action, can
 from helpdesk.principal import System
 from helpdesk.services.attachments import add_attachment, clean_filename
-from helpdesk.services.bounces import receive_bounce
+from helpdesk.services.bounces import clear_bounce, receive_bounce
 from helpdesk.services.held_messages import hold_message, release_vouched_messages
 from helpdesk.services.inbound_targets import (
     check_mail,
@@ -89,6 +89,9 @@ def receive_mail(
     if mail.kind == "auto_reply":
         return _record_auto_reply(session, mail, store, now)
     known = known_sender(session, mail)
+    if known is not None:
+        # Mail from an address that bounced before shows it works again.
+        clear_bounce(session, mail.tenant_id, mail.sender_email)
     if known is not None and known.blocked:
         return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=BLOCKED_SENDER)
     if mail.rule != NEW:

@@ -78,9 +78,9 @@ def add_public_reply(
     message = append_message(session, ticket, author, draft, now=now)
     if author.type is AuthorType.AGENT and ticket.first_response_at is None:
         ticket.first_response_at = now
-    change = _follow(ticket, AFTER_AGENT_REPLY, now)
+    change = follow_status(ticket, AFTER_AGENT_REPLY, now)
     _record_public_message(session, actor, ticket, message, change, now=now)
-    _notify(session, OUTBOX_PUBLIC_REPLY, message, now)
+    notify_message(session, OUTBOX_PUBLIC_REPLY, message, now)
     return message
 
 
@@ -107,7 +107,7 @@ def add_internal_note(
     )
     message = append_message(session, ticket, Author.of(actor), draft, now=now)
     record_change(session, actor, ticket, EventKind.NOTE_ADDED, now=now, message_id=message.id)
-    _notify(session, OUTBOX_INTERNAL_NOTE, message, now)
+    notify_message(session, OUTBOX_INTERNAL_NOTE, message, now)
     return message
 
 
@@ -151,13 +151,13 @@ def add_client_reply(
         return create_follow_up(session, actor, ticket, contact_id, draft, now=now)
     message = append_message(session, ticket, Author.contact(contact_id), draft, now=now)
     previous = ticket.status
-    change = _follow(ticket, AFTER_CLIENT_REPLY, now)
+    change = follow_status(ticket, AFTER_CLIENT_REPLY, now)
     _record_public_message(session, actor, ticket, message, change, now=now)
     if change is not None and is_reopen(previous, ticket.status):
         record_change(
             session, actor, ticket, EventKind.REOPENED, now=now, **change, message_id=message.id
         )
-    _notify(session, OUTBOX_CLIENT_REPLY, message, now)
+    notify_message(session, OUTBOX_CLIENT_REPLY, message, now)
     return message
 
 
@@ -223,12 +223,16 @@ def _merge_survivor(session: Session, actor: Principal, ticket: Ticket) -> Ticke
     return ticket
 
 
-def _follow(ticket: Ticket, moves: dict[Status, Status], now: datetime) -> dict[str, str] | None:
+def follow_status(
+    ticket: Ticket, moves: dict[Status, Status], now: datetime
+) -> dict[str, str] | None:
+    """Move the ticket as `moves` says for its status; return the change, or None."""
     target = moves.get(ticket.status)
     return None if target is None else shift_status(ticket, target, now=now)
 
 
-def _notify(session: Session, kind: str, message: Message, now: datetime) -> None:
+def notify_message(session: Session, kind: str, message: Message, now: datetime) -> None:
+    """Tell the outbox about a message (the workers decide who hears of it)."""
     enqueue(
         session,
         kind,

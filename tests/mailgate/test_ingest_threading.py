@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import EventKind, LinkKind, Status, Visibility
-from helpdesk.models import Ticket, TicketEvent, TicketLink, TicketParticipant
+from helpdesk.models import ContactEmail, Ticket, TicketEvent, TicketLink, TicketParticipant
 from helpdesk.services.thread_references import record_thread_references
 from helpdesk.settings import Settings
 from tests.factories import NOW
@@ -290,3 +290,18 @@ def test_mail_naming_no_sender_is_quarantined_with_that_reason(desk: Desk) -> No
     result = desk.one(data, mail_from="")
     assert result.action == "quarantined"
     assert "no sender address" in (desk.raw(result.raw_message_id).reason or "")
+
+
+def test_hard_bounce_marks_the_address_until_mail_from_it_shows_it_works(desk: Desk) -> None:
+    first = desk.one(mail(message_id="<a1@client.example>"))
+    ours = "r1out.2@help.acme.test"
+    desk.run(lambda s: _record_sent(s, desk.acme, first.ticket_id, ours))
+    desk.one(_postfix_dsn("ann@client.example", ours), mail_from="")
+    assert _bounced_at(desk, "ann@client.example") is not None
+    desk.one(mail(subject="Re: Printer", in_reply_to="<a1@client.example>"))
+    assert _bounced_at(desk, "ann@client.example") is None
+
+
+def _bounced_at(desk: Desk, address: str) -> object:
+    query = select(ContactEmail.bounced_at).where(ContactEmail.email == address)
+    return desk.run(lambda s: s.scalar(query))
