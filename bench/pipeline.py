@@ -20,6 +20,10 @@ one core:
    result checked (none may be quarantined);
 3. the same on PostgreSQL: a throwaway cluster with fsync on (initdb must be
    installed), or --url;
+   each backend twice: one mail per transaction (`Ingest.process`, as a
+   single message is handled) and batched (`Ingest.process_many`, 50 mails to
+   a transaction with a savepoint each, as the spool drain and `helpdesk
+   import` run);
 4. peak memory for one mail of 25 MiB raw (the largest the gateway accepts;
    nearly all of it one base64 PDF of about 18 MiB), in a fresh process on
    SQLite: the peak resident size (VmHWM) after a few warm-up mails is idle;
@@ -58,7 +62,7 @@ from bench.pipeline_memory import MemoryFigures, peak_memory
 from helpdesk.models import Message
 from helpdesk.settings import Settings
 from mailgate.inbound import Envelope
-from mailgate.ingest import Ingest, IngestResult
+from mailgate.ingest import Delivery, Ingest, IngestResult
 
 GOAL_RATIO = 0.5  # of the bare parse rate, on SQLite
 GOAL_MEMORY = 4.0  # times the mail's size, above idle
@@ -72,6 +76,7 @@ class Run:
 
     backend: str
     profiled: bool = False  # then slower than it really is
+    batched: bool = False  # through process_many, as the spool drain runs
     seconds: float = 0.0
     mails: int = 0
     committed: int = 0  # ticket messages written
@@ -92,12 +97,17 @@ def main() -> None:
     bare = bare_rate(mix)
     runs = []
     with scratch_dir() as base:
-        settings = Settings.for_var_dir(base / "sqlite")
-        runs.append(pipeline_run("SQLite", settings, mix, profile=options.profile))
+        for batched in (False, True):
+            settings = Settings.for_var_dir(base / f"sqlite-{batched}")
+            runs.append(
+                pipeline_run("SQLite", settings, mix, profile=options.profile, batched=batched)
+            )
         if not options.sqlite_only:
-            with _postgres_url(options, base) as url:
-                settings = Settings.for_var_dir(base / "pg", database_url=url)
-                runs.append(pipeline_run("PostgreSQL", settings, mix))
+            with _postgres_url(options, base) as admin:
+                for batched in (False, True):
+                    url = create_database(admin, f"bench_pipeline_{int(batched)}")
+                    settings = Settings.for_var_dir(base / f"pg-{batched}", database_url=url)
+                    runs.append(pipeline_run("PostgreSQL", settings, mix, batched=batched))
         memory = peak_memory(base)
     print_table(bare, runs, memory)
     if any(run.quarantined or run.committed != run.mails for run in runs):
@@ -127,7 +137,7 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=2000, help="mails in the mix")
     parser.add_argument("--seed", type=int, default=4, help="the mix's random seed")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--url", help="an empty PostgreSQL database instead of a throwaway one")
+    parser.add_argument("--url", help="unsupported; the bench starts its own PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="profile the SQLite run")
     return parser.parse_args()
 
@@ -135,11 +145,10 @@ def _options() -> argparse.Namespace:
 @contextlib.contextmanager
 def _postgres_url(options: argparse.Namespace, base: Path) -> Iterator[str]:
     if options.url:
-        yield str(options.url)
-        return
+        sys.exit("--url: give the admin URL of a server whose databases the bench may create")
     # fsync on: a commit is as durable as in production, as SQLite's is.
     with postgres_cluster(base / "cluster", fsync=True) as admin:
-        yield create_database(admin, "bench_pipeline")
+        yield admin
 
 
 def describe_mix(mix: list[MixedMail]) -> None:
@@ -179,22 +188,24 @@ def _bare_pass(mix: list[MixedMail]) -> float:
 
 
 def pipeline_run(
-    backend: str, settings: Settings, mix: list[MixedMail], *, profile: bool = False
+    backend: str,
+    settings: Settings,
+    mix: list[MixedMail],
+    *,
+    profile: bool = False,
+    batched: bool = False,
 ) -> Run:
     """Pass the mix through a fresh desk on the settings' database; return what happened."""
-    print(f"pipeline on {backend}: setting up ...", flush=True)
+    print(f"pipeline on {backend}{' batched' if batched else ''}: setting up ...", flush=True)
     ingest = fresh_desk(settings)
     ingest.process(*_warmup_mail())  # imports and first-use caches, not measured
     before = _committed(ingest)
-    run = Run(backend, profiled=profile)
+    run = Run(backend, profiled=profile, batched=batched)
     profiler = cProfile.Profile() if profile else None
     started = last_report = time.perf_counter()
-    for mail in mix:
-        if profiler:
-            profiler.enable()
-        results = ingest.process(mail.data, smtp_envelope(mail.sender))
-        if profiler:
-            profiler.disable()
+    if profiler:
+        profiler.enable()
+    for results in _results(ingest, mix, batched):
         _record(run, results)
         if time.perf_counter() - last_report > PROGRESS_SECONDS:
             last_report = time.perf_counter()
@@ -202,10 +213,22 @@ def pipeline_run(
                 f"  {run.mails:,}/{len(mix):,}  {run.mails / (last_report - started):.1f} mails/s",
                 flush=True,
             )
+    if profiler:
+        profiler.disable()
     run.seconds = time.perf_counter() - started
     run.committed = _committed(ingest) - before
     _report(run, profiler)
     return run
+
+
+def _results(ingest: Ingest, mix: list[MixedMail], batched: bool) -> Iterator[list[IngestResult]]:
+    if not batched:
+        for mail in mix:
+            yield ingest.process(mail.data, smtp_envelope(mail.sender))
+        return
+    deliveries = ((n, Delivery(m.data, smtp_envelope(m.sender))) for n, m in enumerate(mix))
+    for _, results in ingest.process_many(deliveries):
+        yield results
 
 
 def _warmup_mail() -> tuple[bytes, Envelope]:
@@ -254,7 +277,8 @@ def print_table(bare: float, runs: list[Run], memory: MemoryFigures) -> None:
 
 def _rate_row(run: Run, bare: float) -> tuple[str, ...]:
     ratio = run.rate / bare
-    name = f"pipeline, {run.backend}" + (" (profiled)" if run.profiled else "")
+    mode = "batched" if run.batched else "one per transaction"
+    name = f"pipeline, {run.backend}, {mode}" + (" (profiled)" if run.profiled else "")
     value = f"{run.rate:,.1f} mails/s"
     if run.backend != "SQLite":
         return (name, value, f"{ratio:.2f}x", "", "")
