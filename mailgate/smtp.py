@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from functools import partial
-from typing import Any, AnyStr
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -15,38 +16,71 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpdesk.clock import Clock, utcnow
 from helpdesk.db import SessionFactory, session_scope
 from helpdesk.services.mailboxes import find_mailbox_for_address
-from helpdesk.settings import Settings
+from helpdesk.settings import Listen, Settings
+from mailgate.limits import ConnectionCounter, LimitedSMTP, SessionLimits, spool_free_bytes
 from mailgate.spool import Envelope, Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
 
 # RFC 5321 §4.2 reply codes with RFC 3463 enhanced status codes.
+OK_SENDER = "250 2.1.0 OK"
 OK_RECIPIENT = "250 2.1.5 OK"
 ACCEPTED = "250 2.0.0 Message accepted"
 NO_SUCH_MAILBOX = "550 5.1.1 <{address}>: no such mailbox"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+NO_ROOM = "452 4.3.1 Insufficient system storage, please try again later"
 TRY_AGAIN_LATER = "451 4.3.0 Temporary failure, please try again later"
-TOO_BIG = "552 5.3.4 Message too big (the limit is {limit} bytes)"
+BARE_LINE_ENDING = "554 5.6.0 Bare CR or LF line ending refused; lines must end in CRLF"
 
-# aiosmtpd's own answers to an oversize message carry no enhanced status code.
-_AIOSMTPD_TOO_BIG = ("552 Error: Too much mail data", "552 Error: message size exceeds")
+# A CR not followed by LF, or an LF not preceded by CR: what SMTP smuggling
+# hides commands behind (RFC 5321 §2.3.8 allows only CRLF).
+_BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+# The spool must keep room for this many messages of the largest size before
+# a new sender is welcome.
+ROOM_FACTOR = 1.5
 
 Store = Callable[[bytes, Envelope], SpoolEntry]
 RecipientCheck = Callable[[str], bool]
+FreeBytes = Callable[[], int]
 
 
 class GatewayHandler:
     """aiosmtpd handler: refuses unknown recipients, stores accepted mail, answers."""
 
+    transport = "smtp"
+
     def __init__(
-        self, store: Store, recipient_exists: RecipientCheck, *, clock: Clock = utcnow
+        self,
+        store: Store,
+        recipient_exists: RecipientCheck,
+        *,
+        clock: Clock = utcnow,
+        max_recipients: int = SessionLimits.max_recipients,
+        free_bytes: FreeBytes | None = None,
+        min_free_bytes: int = 0,
     ) -> None:
         self._store = store
         self._recipient_exists = recipient_exists
         self._clock = clock
+        self._max_recipients = max_recipients
+        self._free_bytes = free_bytes
+        self._min_free_bytes = min_free_bytes
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if not self._has_room():
+            return NO_ROOM
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return OK_SENDER
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return TOO_MANY_RECIPIENTS
         loop = asyncio.get_running_loop()
         try:
             # The lookup blocks on the database; other sessions keep being served.
@@ -61,10 +95,17 @@ class GatewayHandler:
         return OK_RECIPIENT
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return await self.deliver(session, envelope)
+
+    async def deliver(self, session: Any, envelope: Any) -> str:
+        """Store the message and return the one reply for all its recipients."""
+        if _BARE_CR_OR_LF.search(envelope.original_content):
+            log.warning("refused a message with bare CR or LF from %s", _peer(session))
+            return BARE_LINE_ENDING
         spooled = Envelope(
             mail_from=envelope.mail_from or "",
             rcpt_tos=tuple(envelope.rcpt_tos),
-            transport="smtp",
+            transport=self.transport,
             received_at=self._clock(),
             peer=_peer(session),
         )
@@ -79,20 +120,40 @@ class GatewayHandler:
         log.info("accepted %s for %s", entry.name, ", ".join(spooled.rcpt_tos))
         return ACCEPTED
 
-
-class GatewaySMTP(SMTP):
-    """aiosmtpd's SMTP with RFC 3463 codes on its own oversize replies."""
-
-    async def push(self, status: AnyStr) -> None:
-        if isinstance(status, str) and status.startswith(_AIOSMTPD_TOO_BIG):
-            await super().push(TOO_BIG.format(limit=self.data_size_limit))
-            return
-        await super().push(status)
+    def _has_room(self) -> bool:
+        if self._free_bytes is None:
+            return True
+        try:
+            free = self._free_bytes()
+        except OSError:
+            log.exception("cannot measure the free space of the spool")
+            return False
+        if free < self._min_free_bytes:
+            log.warning("refused a sender: %d bytes free in the spool", free)
+            return False
+        return True
 
 
 class GatewayController(Controller):
+    """aiosmtpd's threaded controller, serving sessions of `protocol` under `limits`."""
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        protocol: type[LimitedSMTP],
+        limits: SessionLimits,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self._protocol = protocol
+        self._limits = limits
+        self._connections = ConnectionCounter(limits.max_connections_per_client)
+
     def factory(self) -> SMTP:
-        return GatewaySMTP(self.handler, **self.SMTP_kwargs)
+        return self._protocol(
+            self.handler, limits=self._limits, connections=self._connections, **self.SMTP_kwargs
+        )
 
 
 def mailbox_exists(session_factory: SessionFactory, address: str) -> bool:
@@ -101,36 +162,80 @@ def mailbox_exists(session_factory: SessionFactory, address: str) -> bool:
         return find_mailbox_for_address(session, address) is not None
 
 
+def make_handler(
+    handler_class: type[GatewayHandler],
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    store: Store | None,
+    clock: Clock,
+    limits: SessionLimits,
+    free_bytes: FreeBytes | None,
+) -> GatewayHandler:
+    """Build a handler over the spool of `settings`, or over `store` and `free_bytes` given."""
+    return handler_class(
+        store or Spool(settings.spool_dir).store,
+        partial(mailbox_exists, session_factory),
+        clock=clock,
+        max_recipients=limits.max_recipients,
+        free_bytes=free_bytes or partial(spool_free_bytes, settings.spool_dir),
+        min_free_bytes=int(settings.max_message_bytes * ROOM_FACTOR),
+    )
+
+
+def serve(
+    handler: GatewayHandler,
+    protocol: type[LimitedSMTP],
+    listen: Listen,
+    settings: Settings,
+    limits: SessionLimits,
+    *,
+    ident: str = "helpdesk ESMTP",
+) -> Controller:
+    """Start `protocol` sessions for `handler` on `listen` in a thread of their own."""
+    controller = GatewayController(
+        handler,
+        protocol=protocol,
+        limits=limits,
+        hostname=listen.host,
+        port=listen.port,
+        data_size_limit=settings.max_message_bytes,
+        decode_data=False,
+        enable_SMTPUTF8=True,
+        ident=ident,
+    )
+    controller.start()
+    return controller
+
+
 def start_smtp(
     settings: Settings,
     session_factory: SessionFactory,
     *,
     store: Store | None = None,
     clock: Clock = utcnow,
+    limits: SessionLimits | None = None,
+    free_bytes: FreeBytes | None = None,
 ) -> Controller:
     """Start the SMTP server on settings.smtp_listen in a thread of its own and return it.
 
-    `store` defaults to the spool under settings.spool_dir; call `.stop()` to stop.
+    `store` defaults to the spool under settings.spool_dir, `free_bytes` to
+    the free space of its file system; call `.stop()` to stop.
 
     Raises:
         OSError: the address cannot be bound.
     """
-    handler = GatewayHandler(
-        store or Spool(settings.spool_dir).store,
-        partial(mailbox_exists, session_factory),
+    limits = limits or SessionLimits()
+    handler = make_handler(
+        GatewayHandler,
+        settings,
+        session_factory,
+        store=store,
         clock=clock,
+        limits=limits,
+        free_bytes=free_bytes,
     )
-    controller = GatewayController(
-        handler,
-        hostname=settings.smtp_listen.host,
-        port=settings.smtp_listen.port,
-        data_size_limit=settings.max_message_bytes,
-        decode_data=False,
-        enable_SMTPUTF8=True,
-        ident="helpdesk ESMTP",
-    )
-    controller.start()
-    return controller
+    return serve(handler, LimitedSMTP, settings.smtp_listen, settings, limits)
 
 
 def _peer(session: Any) -> str:

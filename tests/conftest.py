@@ -157,7 +157,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.for_var_dir(var, database_url=database_url, secret_key="test-secret-key")
 
 
-_SERVICE_MARKS = ("postgres", "redis", "s3")
+_SERVICE_MARKS = ("postgres", "redis", "s3", "dovecot")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

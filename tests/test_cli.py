@@ -358,3 +358,8 @@ def test_search_reindex_rebuilds_a_lost_index(acme: Helpdesk) -> None:
     with acme.session() as session:
         found, _ = list_tickets(session, Operator(), tenant.id, TicketFilter(q="quokka"))
         assert [t.subject for t in found] == ["Quokka sightings in the warehouse"]
+
+
+def test_lmtp_without_a_listen_address_fails_in_one_line(helpdesk: Helpdesk) -> None:
+    error = one_line_error(helpdesk("lmtp"))
+    assert "HELPDESK_LMTP_LISTEN" in error

@@ -232,3 +232,19 @@ def tenant_count(tmp_path: Path) -> int:
             return session.scalar(select(func.count()).select_from(Tenant)) or 0
     finally:
         engine.dispose()
+
+
+def test_serve_with_lmtp_listen_accepts_lmtp_and_the_mail_becomes_a_ticket(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    environment["HELPDESK_LMTP_LISTEN"] = f"127.0.0.1:{free_port()}"
+    lmtp_port = port_of(environment, "HELPDESK_LMTP_LISTEN")
+    with serving(environment, "--first-run") as served:
+        mailbox = field(served.banner(), "Demo mailbox")
+        with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as client:
+            assert client.sendmail("someone@client.example", [mailbox], MESSAGE) == {}
+        deadline = time.monotonic() + 10
+        while subjects(tmp_path) != ["hello"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert served.stop()[0] == 0
+    assert subjects(tmp_path) == ["hello"]

@@ -19,6 +19,7 @@ from helpdesk.settings import Listen, Settings
 from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
 from tests.factories import NOW, make_tenant
+from tests.mailgate.smtp_helpers import RawClient
 from tests.servers import free_port
 
 LIMIT = 20_000
@@ -59,8 +60,12 @@ def smtp_settings(tmp_path: Path) -> Settings:
 
 
 @contextmanager
-def running(settings: Settings, sessions: SessionFactory) -> Iterator[smtplib.SMTP]:
-    controller = start_smtp(settings, sessions)
+def running(
+    settings: Settings, sessions: SessionFactory, *, free_bytes: int | None = None
+) -> Iterator[smtplib.SMTP]:
+    controller = start_smtp(
+        settings, sessions, free_bytes=None if free_bytes is None else lambda: free_bytes
+    )
     try:
         with smtplib.SMTP("127.0.0.1", settings.smtp_listen.port, timeout=10) as client:
             client.ehlo("client.example")
@@ -154,3 +159,68 @@ def test_recipient_check_against_a_broken_database_gets_451(
     finally:
         engine.dispose()
     assert (code, reply[:5]) == (451, b"4.3.0")
+
+
+@pytest.mark.parametrize(("free", "code"), [(LIMIT * 3 // 2 - 1, 452), (LIMIT * 3 // 2, 250)])
+def test_sender_is_refused_with_452_while_the_spool_has_no_room_for_one_and_a_half_messages(
+    smtp_settings: Settings, sessions: SessionFactory, free: int, code: int
+) -> None:
+    with running(smtp_settings, sessions, free_bytes=free) as client:
+        answer = client.mail(SENDER)
+    assert answer[0] == code
+    assert code == 250 or answer[1].startswith(b"4.3.1")
+
+
+def test_the_real_spool_has_room_for_a_sender(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    with running(smtp_settings, sessions) as client:
+        assert client.mail(SENDER)[0] == 250
+
+
+# A line ending other than CRLF, before and after the dot, as SMTP smuggling
+# uses them to hide a second transaction inside the first one's body.
+SMUGGLING_ENDINGS = [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r\n.\r", b"\r.\r\n"]
+
+
+@pytest.mark.parametrize("ending", SMUGGLING_ENDINGS)
+def test_a_smuggled_second_message_is_neither_delivered_nor_run(
+    smtp_settings: Settings, sessions: SessionFactory, ending: bytes
+) -> None:
+    smuggled = (
+        b"Subject: first\r\n\r\nhello" + ending + b"MAIL FROM:<evil@evil.example>\r\n"
+        b"RCPT TO:<support@acme.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nforged"
+        + ending
+        + b"\r\n.\r\nQUIT\r\n"
+    )
+    controller = start_smtp(smtp_settings, sessions)
+    try:
+        client = RawClient(smtp_settings.smtp_listen.port)
+        client.reply()
+        for line in (
+            "EHLO client.example",
+            f"MAIL FROM:<{SENDER}>",
+            "RCPT TO:<support@acme.example>",
+            "DATA",
+        ):
+            client.command(line)
+        client.send(smuggled)
+        replies = client.replies_until_closed()
+        client.close()
+    finally:
+        controller.stop()
+    assert replies[0].startswith(b"554 5.6.0")
+    assert not any(reply.startswith((b"250", b"354")) for reply in replies[:-1])
+    assert Spool(smtp_settings.spool_dir).pending() == []
+
+
+@pytest.mark.parametrize("line", [b"bare\nline feed\r\n", b"bare\rcarriage return\r\n"])
+def test_a_body_line_with_a_bare_cr_or_lf_is_refused(
+    smtp_settings: Settings, sessions: SessionFactory, line: bytes
+) -> None:
+    with running(smtp_settings, sessions) as client:
+        client.mail(SENDER)
+        client.rcpt("support@acme.example")
+        code, reply = client.data(RAW + line)
+    assert (code, reply[:5]) == (554, b"5.6.0")
+    assert Spool(smtp_settings.spool_dir).pending() == []

@@ -24,6 +24,8 @@ for command in (
     serve.serve,
     serve.web,
     serve.smtp,
+    serve.lmtp,
+    serve.imap,
     serve.worker,
     serve.scheduler,
     db.db,

@@ -95,6 +95,54 @@ class SmtpRole:
             self._controller.stop()
 
 
+class LmtpRole:
+    """The LMTP door on settings.lmtp_listen, for a team's own MTA; stores as SMTP does."""
+
+    name = "lmtp"
+
+    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
+        self._settings = settings
+        self._session_factory = session_factory
+        self._controller: Any = None
+
+    def start(self) -> None:
+        from mailgate.lmtp import start_lmtp
+
+        listen = self._settings.lmtp_listen
+        if listen is None:
+            raise ConfigError("HELPDESK_LMTP_LISTEN: set it to HOST:PORT to run LMTP")
+        with _listening("HELPDESK_LMTP_LISTEN", listen):
+            self._controller = start_lmtp(self._settings, self._session_factory)
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+
+class ImapRole:
+    """The IMAP poller: every active mailbox with IMAP settings fetched into the spool."""
+
+    name = "imap"
+
+    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
+        self._settings = settings
+        self._session_factory = session_factory
+        self._poller: Any = None
+
+    def start(self) -> None:
+        from mailgate.imap import ImapPoller
+
+        from mailgate.spool import Spool
+
+        spool = Spool(self._settings.spool_dir)
+        self._poller = ImapPoller(self._settings, self._session_factory, spool)
+        self._poller.start()
+
+    def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+
+
 class IngestRole:
     """Processing of stored mail: the spool drained through the inbound pipeline."""
 

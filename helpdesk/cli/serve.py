@@ -13,7 +13,9 @@ from helpdesk import migrate
 from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
 from helpdesk.cli.demo import DEMO_SLUG, Demo, has_tenants, prepare_demo
 from helpdesk.cli.roles import (
+    ImapRole,
     IngestRole,
+    LmtpRole,
     Role,
     SmtpRole,
     WebRole,
@@ -38,7 +40,7 @@ NEEDS_BROKER = (
 )
 @pass_runtime
 def serve(runtime: Runtime, first_run: bool) -> None:
-    """Run everything in one process: web, SMTP, worker and scheduler.
+    """Run everything in one process: web, SMTP (and LMTP when set), IMAP, worker and scheduler.
 
     Migrates the database first. Ctrl-C stops it.
     """
@@ -48,11 +50,10 @@ def serve(runtime: Runtime, first_run: bool) -> None:
     with session_scope(factory) as session:
         demo = prepare_demo(session, settings.secret_key, seed=first_run, now=utcnow())
         tenants_exist = has_tenants(session)
-    roles: list[Role] = [
-        WebRole(settings),
-        SmtpRole(settings, factory),
-        IngestRole(settings, factory),
-    ]
+    roles: list[Role] = [WebRole(settings), SmtpRole(settings, factory)]
+    if settings.lmtp_listen is not None:
+        roles.append(LmtpRole(settings, factory))
+    roles += [ImapRole(settings, factory), IngestRole(settings, factory)]
     roles += background_roles(settings, factory, worker=True, scheduler=True)
     banner = serve_banner(settings, demo, tenants_exist=tenants_exist)
     run_roles(roles, on_ready=partial(_ready, banner))
@@ -75,6 +76,25 @@ def smtp(runtime: Runtime) -> None:
     roles: list[Role] = [SmtpRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
     listen = runtime.settings.smtp_listen
     run_roles(roles, on_ready=partial(_ready, [f"SMTP on {listen}"]))
+
+
+@click.command()
+@pass_runtime
+def lmtp(runtime: Runtime) -> None:
+    """Accept mail from your MTA by LMTP on HELPDESK_LMTP_LISTEN and process what was stored."""
+    factory = runtime.sessions()
+    roles: list[Role] = [LmtpRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
+    listen = runtime.settings.lmtp_listen
+    run_roles(roles, on_ready=partial(_ready, [f"LMTP on {listen}"]))
+
+
+@click.command()
+@pass_runtime
+def imap(runtime: Runtime) -> None:
+    """Fetch the mailboxes that have IMAP settings and process what was stored."""
+    factory = runtime.sessions()
+    roles: list[Role] = [ImapRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
+    run_roles(roles, on_ready=partial(_ready, ["IMAP poller running"]))
 
 
 @click.command()
@@ -109,6 +129,8 @@ def serve_banner(settings: Settings, demo: Demo | None, *, tenants_exist: bool) 
         f"  Web:                {web_url(settings.web_listen)}",
         f"  SMTP:               {settings.smtp_listen} (mail for the mailboxes is accepted here)",
     ]
+    if settings.lmtp_listen is not None:
+        lines.append(f"  LMTP:               {settings.lmtp_listen} (for your own MTA)")
     if demo is not None:
         lines += _demo_lines(demo)
     elif not tenants_exist:

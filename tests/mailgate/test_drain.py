@@ -74,7 +74,9 @@ def test_mail_accepted_over_smtp_becomes_a_ticket(settings: Settings, engine: En
     drainer.start()
     try:
         with smtplib.SMTP(*_address(smtp_settings)) as client:
-            client.sendmail("ann@client.example", ["support@acme.test"], mail())
+            # On the wire every line ends in CRLF: the server refuses bare LF.
+            wire = mail().replace(b"\n", b"\r\n")
+            client.sendmail("ann@client.example", ["support@acme.test"], wire)
         deadline = time.monotonic() + 10
         while not desk.tickets(desk.acme) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,0 +1,95 @@
+"""The LMTP server (RFC 2033): the SMTP door for a team's own MTA, one reply per recipient."""
+
+from __future__ import annotations
+
+from typing import Any, AnyStr
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
+
+from helpdesk.clock import Clock, utcnow
+from helpdesk.db import SessionFactory
+from helpdesk.errors import ConfigError
+from helpdesk.settings import Settings
+from mailgate.limits import LimitedSMTP, SessionLimits
+from mailgate.smtp import ACCEPTED, FreeBytes, GatewayHandler, Store, make_handler, serve
+
+
+class LmtpHandler(GatewayHandler):
+    """The SMTP handler, answering DATA once for each accepted recipient."""
+
+    transport = "lmtp"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        # The message is stored once for all recipients, so each of them gets
+        # the same verdict, and a 250 only once the bytes are on disk.
+        reply = await self.deliver(session, envelope)
+        replies = [_for_recipient(reply, address) for address in envelope.rcpt_tos]
+        for each in replies[:-1]:
+            await server.push(each)
+        return replies[-1]
+
+
+class LimitedLMTP(LimitedSMTP, LMTP):
+    """aiosmtpd's LMTP session with our limits.
+
+    aiosmtpd refuses an oversize or over-long message body with a single reply;
+    LMTP owes one per recipient, so such a refusal is repeated.
+    """
+
+    _recipients_in_data = 0
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._recipients_in_data = len(self.envelope.rcpt_tos) if self.envelope else 0
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._recipients_in_data = 0
+
+    async def push(self, status: AnyStr) -> None:
+        ours = self._rewritten(status) if isinstance(status, str) else None
+        if ours is None or not self._recipients_in_data:
+            await super().push(status)
+            return
+        for _ in range(self._recipients_in_data):
+            await super().push(ours)
+
+
+def start_lmtp(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    store: Store | None = None,
+    clock: Clock = utcnow,
+    limits: SessionLimits | None = None,
+    free_bytes: FreeBytes | None = None,
+) -> Controller:
+    """Start the LMTP server on settings.lmtp_listen in a thread of its own and return it.
+
+    As `start_smtp`; call `.stop()` to stop.
+
+    Raises:
+        ConfigError: settings.lmtp_listen is not set.
+        OSError: the address cannot be bound.
+    """
+    if settings.lmtp_listen is None:
+        raise ConfigError("HELPDESK_LMTP_LISTEN: set it to HOST:PORT to run LMTP")
+    limits = limits or SessionLimits()
+    handler = make_handler(
+        LmtpHandler,
+        settings,
+        session_factory,
+        store=store,
+        clock=clock,
+        limits=limits,
+        free_bytes=free_bytes,
+    )
+    return serve(
+        handler, LimitedLMTP, settings.lmtp_listen, settings, limits, ident="helpdesk LMTP"
+    )
+
+
+def _for_recipient(reply: str, address: str) -> str:
+    if reply == ACCEPTED:
+        return f"250 2.0.0 <{address}> Message accepted"
+    return reply
