@@ -131,7 +131,6 @@ class ImapRole:
 
     def start(self) -> None:
         from mailgate.imap import ImapPoller
-
         from mailgate.spool import Spool
 
         spool = Spool(self._settings.spool_dir)
