@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from helpdesk.cli.roles import (
     run_roles,
 )
 from helpdesk.clock import utcnow
-from helpdesk.db import session_scope
+from helpdesk.db import SessionFactory, session_scope
 from helpdesk.settings import Listen, Settings
 
 NEEDS_BROKER = (
@@ -72,29 +73,30 @@ def web(runtime: Runtime) -> None:
 @pass_runtime
 def smtp(runtime: Runtime) -> None:
     """Accept mail for the mailboxes on HELPDESK_SMTP_LISTEN and process what was stored."""
-    factory = runtime.sessions()
-    roles: list[Role] = [SmtpRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
-    listen = runtime.settings.smtp_listen
-    run_roles(roles, on_ready=partial(_ready, [f"SMTP on {listen}"]))
+    _run_door(runtime, SmtpRole, f"SMTP on {runtime.settings.smtp_listen}")
 
 
 @click.command()
 @pass_runtime
 def lmtp(runtime: Runtime) -> None:
     """Accept mail from your MTA by LMTP on HELPDESK_LMTP_LISTEN and process what was stored."""
-    factory = runtime.sessions()
-    roles: list[Role] = [LmtpRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
-    listen = runtime.settings.lmtp_listen
-    run_roles(roles, on_ready=partial(_ready, [f"LMTP on {listen}"]))
+    _run_door(runtime, LmtpRole, f"LMTP on {runtime.settings.lmtp_listen}")
 
 
 @click.command()
 @pass_runtime
 def imap(runtime: Runtime) -> None:
     """Fetch the mailboxes that have IMAP settings and process what was stored."""
+    _run_door(runtime, ImapRole, "IMAP poller running")
+
+
+def _run_door(
+    runtime: Runtime, door: Callable[[Settings, SessionFactory], Role], ready: str
+) -> None:
+    # A door stores mail; the drain beside it processes what was stored.
     factory = runtime.sessions()
-    roles: list[Role] = [ImapRole(runtime.settings, factory), IngestRole(runtime.settings, factory)]
-    run_roles(roles, on_ready=partial(_ready, ["IMAP poller running"]))
+    roles = [door(runtime.settings, factory), IngestRole(runtime.settings, factory)]
+    run_roles(roles, on_ready=partial(_ready, [ready]))
 
 
 @click.command()
