@@ -125,6 +125,8 @@ class Ingest:
     def retry(self, raw_message_id: int) -> list[IngestResult]:
         """Process a quarantined or held raw message again, from its stored bytes.
 
+        Its row is replaced by the row of the new outcome (under a new id).
+
         Raises:
             DatabaseUnavailable: the database cannot be reached.
             NotFound: no such raw message.
@@ -133,13 +135,14 @@ class Ingest:
             raw = session.get(RawMessage, raw_message_id)
             if raw is None:
                 raise NotFound("no such raw message")
-            data = read_raw_bytes(raw, self.store)
-            envelope = Envelope(
-                raw.envelope_from or "", tuple(raw.envelope_to.get("rcpt_tos", [])), raw.transport
-            )
-            tenant_id = raw.tenant_id
+            item = Delivery(read_raw_bytes(raw, self.store), _envelope(raw), raw.tenant_id)
+            # The row makes way for its new outcome in the same transaction:
+            # the message is stored once, and a retry that cannot commit
+            # leaves it as it was. Each copy's blobs are written before its
+            # savepoint ends (no `blobs`), so one that fails is quarantined.
             session.delete(raw)
-        return self.process(data, envelope, tenant_id=tenant_id)
+            session.flush()
+            return self._process_in(session, item, None)
 
     def explain(self, data: bytes, envelope: Envelope, *, tenant_id: int) -> list[InboundMessage]:
         """Run the steps without writing anything and return each copy's decisions.
@@ -200,7 +203,7 @@ class Ingest:
         ]
 
     def _process_in(
-        self, session: Session, item: Delivery, blobs: DeferredStore
+        self, session: Session, item: Delivery, blobs: DeferredStore | None
     ) -> list[IngestResult]:
         now = self.clock()
         routed = self._route(session, item.data, item.envelope, item.tenant_id)
@@ -217,7 +220,7 @@ class Ingest:
         data: bytes,
         msg: InboundMessage,
         now: datetime,
-        blobs: DeferredStore,
+        blobs: DeferredStore | None,
     ) -> IngestResult:
         try:
             with session.begin_nested():
@@ -243,6 +246,11 @@ def _failed(msg: InboundMessage, exc: BaseException) -> str:
     log.warning("quarantined a message for tenant %s: %s", tenant_of(msg), reason)
     log.debug("why it was quarantined", exc_info=exc)
     return reason
+
+
+def _envelope(raw: RawMessage) -> Envelope:
+    rcpt_tos = tuple(raw.envelope_to.get("rcpt_tos", []))
+    return Envelope(raw.envelope_from or "", rcpt_tos, raw.transport)
 
 
 def _describe(exc: BaseException) -> str:
