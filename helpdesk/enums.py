@@ -81,6 +81,39 @@ class RawMessageState(StrEnum):
     IGNORED = "ignored"  # processed, opened nothing: an auto-reply, a loop, spam
 
 
+class MailKind(StrEnum):
+    """What an inbound message is, decided by the mail pipeline; only NORMAL opens tickets."""
+
+    NORMAL = "normal"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    LOOP = "loop"  # our own outbound mail coming back
+    SPAM = "spam"  # flagged by an upstream filter
+
+
+class ThreadRule(StrEnum):
+    """Which rule of CONTRACT §4 threaded an inbound message (first match wins)."""
+
+    TOKEN = "token"  # noqa: S105
+    HEADER = "header"
+    SUBJECT_TAG = "subject_tag"
+    NEW = "new"
+
+
+class SenderStanding(StrEnum):
+    """How the sender of an inbound message relates to the ticket it threads to."""
+
+    REQUESTER = "requester"
+    PARTICIPANT = "participant"
+    AGENT = "agent"  # a staff member of the tenant, proven by token or DMARC
+    UNPROVEN_AGENT = "unproven_agent"  # an agent's address without proof: held as a note
+    ORGANIZATION = "organization"  # of the requester's organization: joins as participant
+    PENDING = "pending"  # anyone else: held for an agent to accept
+    # A genuine token, but issued to someone else.
+    TOKEN_OTHER_RECIPIENT = "token_other_recipient"  # noqa: S105
+    NEW = "new"  # opens a new ticket
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     DISPATCHED = "dispatched"

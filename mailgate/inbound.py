@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+
+# The pipeline's decisions, in the words the helpdesk's services take them in.
+from helpdesk.enums import MailKind as MailKind
+from helpdesk.enums import SenderStanding as SenderStanding
+from helpdesk.enums import ThreadRule as ThreadRule
 
 
 @dataclass(frozen=True)
@@ -44,39 +48,6 @@ class DeliveryReport:
     def permanent(self) -> bool:
         """Tell whether the failure is hard (5.x.x): the address should not be mailed again."""
         return self.action == "failed" and self.status.startswith("5")
-
-
-class MailKind(StrEnum):
-    """What a message is, decided by the classify step; only NORMAL opens tickets."""
-
-    NORMAL = "normal"
-    AUTO_REPLY = "auto_reply"
-    BOUNCE = "bounce"
-    LOOP = "loop"  # our own outbound mail coming back
-    SPAM = "spam"  # flagged by an upstream filter
-
-
-class ThreadRule(StrEnum):
-    """Which rule of CONTRACT §4 threaded a message (first match wins)."""
-
-    TOKEN = "token"  # noqa: S105
-    HEADER = "header"
-    SUBJECT_TAG = "subject_tag"
-    NEW = "new"
-
-
-class SenderStanding(StrEnum):
-    """How the sender relates to the ticket a message threads to."""
-
-    REQUESTER = "requester"
-    PARTICIPANT = "participant"
-    AGENT = "agent"  # a staff member of the tenant, proven by token or DMARC
-    UNPROVEN_AGENT = "unproven_agent"  # an agent's address without proof: held as a note
-    ORGANIZATION = "organization"  # of the requester's organization: joins as participant
-    PENDING = "pending"  # anyone else: held for an agent to accept
-    # A genuine token, but issued to someone else.
-    TOKEN_OTHER_RECIPIENT = "token_other_recipient"  # noqa: S105
-    NEW = "new"  # opens a new ticket
 
 
 @dataclass(frozen=True)
@@ -184,6 +155,13 @@ class InboundMessage:
         """Return every header of that name (any case), top first."""
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
+
+    @property
+    def sender_address(self) -> str:
+        """Return who the message is from: the From address, else the envelope sender."""
+        if self.sender is not None and self.sender.address:
+            return self.sender.address
+        return self.envelope.mail_from.lower()
 
     @property
     def thread_ids(self) -> tuple[str, ...]:

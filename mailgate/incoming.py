@@ -10,7 +10,7 @@ def to_incoming(msg: InboundMessage, raw_id: int, own_addresses: frozenset[str])
     """Return the plain values the helpdesk service needs from a decided message."""
     assert msg.route is not None  # noqa: S101
     assert msg.thread is not None  # noqa: S101
-    sender = msg.sender.address if msg.sender else msg.envelope.mail_from.lower()
+    sender = msg.sender_address
     others = [a.address for a in (*msg.to, *msg.cc)]
     cc = tuple(dict.fromkeys(a for a in others if a not in own_addresses and a != sender))
     report = msg.report
@@ -18,10 +18,10 @@ def to_incoming(msg: InboundMessage, raw_id: int, own_addresses: frozenset[str])
         tenant_id=msg.route.tenant_id,
         mailbox_id=msg.route.mailbox_id,
         raw_message_id=raw_id,
-        kind=msg.kind.value,
-        rule=msg.thread.rule.value,
+        kind=msg.kind,
+        rule=msg.thread.rule,
         ticket_id=msg.thread.ticket_id,
-        standing=msg.thread.standing.value,
+        standing=msg.thread.standing,
         evidence=msg.thread.evidence,
         agent_user_id=msg.thread.agent_user_id,
         sender_email=sender,

@@ -261,12 +261,18 @@ def test_agents_mail_is_their_public_reply(
     session: Session, desk: Desk, store: LocalBlobStore, ticket: Ticket
 ) -> None:
     outcome = _reply(
-        session, desk, ticket, store, standing="agent", agent_user_id=desk.agent.user_id
-    )
+        session, desk, ticket, store, standing="agent", agent_user_id=desk.agent.user_id,
+        message_id="<fixed@agent.example>", body_full_text="Fixed.\n\n> Still burning.",
+    )  # fmt: skip
     assert outcome.action is ReceiveAction.AGENT_REPLY
     message = _message(session, outcome.message_id)
     assert (message.author_type, message.author_user_id) == (AuthorType.AGENT, desk.agent.user_id)
     assert (message.visibility, message.source) == (Visibility.PUBLIC, Source.EMAIL)
+    assert (message.message_id, message.thread_rule) == ("fixed@agent.example", "header")
+    assert (message.in_reply_to, message.body_full_text) == (
+        "first@client.example",
+        "Fixed.\n\n> Still burning.",
+    )
     assert ticket.first_response_at == LATER
     assert ticket.status is Status.WAITING_ON_CLIENT
 
@@ -275,9 +281,13 @@ def test_light_agents_mail_becomes_a_note(
     session: Session, desk: Desk, store: LocalBlobStore, ticket: Ticket
 ) -> None:
     outcome = _reply(
-        session, desk, ticket, store, standing="agent", agent_user_id=desk.light.user_id
-    )
-    assert _message(session, outcome.message_id).visibility is Visibility.INTERNAL
+        session, desk, ticket, store, standing="agent", agent_user_id=desk.light.user_id,
+        message_id="note@agent.example",
+    )  # fmt: skip
+    message = _message(session, outcome.message_id)
+    assert message.visibility is Visibility.INTERNAL
+    # The note is still the mail: later replies to it thread by its Message-ID.
+    assert (message.message_id, message.thread_rule) == ("note@agent.example", "header")
     assert ticket.status is Status.OPEN
 
 
@@ -482,6 +492,17 @@ def test_bounce_never_marks_another_tenants_contact(
     theirs = make_contact(session, other.tenant, ANN)
     receive(session, desk.tenant, store, kind="bounce", bounce=_bounce())
     assert all(entry.bounced_at is None for entry in theirs.emails)
+
+
+def test_mail_from_a_bounced_address_clears_its_mark(
+    session: Session, desk: Desk, store: LocalBlobStore, ticket: Ticket
+) -> None:
+    receive(session, desk.tenant, store, kind="bounce", bounce=_bounce(), now=LATER)
+    _reply(session, desk, ticket, store)
+    session.flush()
+    session.expire_all()
+    address = session.scalars(select(ContactEmail).where(ContactEmail.email == ANN)).one()
+    assert (address.bounced_at, address.bounce_reason) == (None, None)
 
 
 # Order does not matter

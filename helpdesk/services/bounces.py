@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import DeliveryState, EventKind
+from helpdesk.enums import DeliveryState, EventKind, ThreadRule
 from helpdesk.errors import NotFound
 from helpdesk.models import ContactEmail, Message, Ticket
 from helpdesk.principal import System
 from helpdesk.queries.inbound import SqlThreadIndex
 from helpdesk.services.incoming import (
     MAX_DIAGNOSTIC,
-    NEW,
     IncomingBounce,
     IncomingMail,
     ReceiveAction,
@@ -34,7 +33,7 @@ def receive_bounce(session: Session, mail: IncomingMail, *, now: datetime) -> Re
     if bounce is None or bounce.action != "failed":
         return ReceiveOutcome(ReceiveAction.IGNORED, reason="a delivery report of no failure")
     marked = mark_bounced_addresses(session, mail.tenant_id, bounce, now=now)
-    target = mail.ticket_id if mail.rule != NEW else None
+    target = mail.ticket_id if mail.rule != ThreadRule.NEW else None
     ticket_id = record_delivery_failure(session, mail.tenant_id, bounce, ticket_id=target, now=now)
     if ticket_id is None and not marked:
         return ReceiveOutcome(ReceiveAction.IGNORED, reason="a bounce of no mail of ours")
@@ -103,22 +102,16 @@ def mark_bounced_addresses(
     return len(entries)
 
 
-def clear_bounce(session: Session, tenant_id: int, address: str) -> bool:
+def clear_bounce(address: ContactEmail) -> bool:
     """Clear a hard-bounce mark: mail came from the address, so it works again; return whether.
 
     Callers check policy: mail from the address itself is proof enough.
     """
-    result = session.execute(
-        update(ContactEmail)
-        .where(
-            ContactEmail.tenant_id == tenant_id,
-            ContactEmail.email == address.strip().lower(),
-            ContactEmail.bounced_at.is_not(None),
-        )
-        .values(bounced_at=None, bounce_reason=None)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    if address.bounced_at is None:
+        return False
+    address.bounced_at = None
+    address.bounce_reason = None
+    return True
 
 
 def _failed_ticket(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import EventKind, Source
+from helpdesk.enums import EventKind, MailKind, SenderStanding, Source, ThreadRule
 from helpdesk.errors import ValidationError
 from helpdesk.mail_limits import pause_auto_answers
 from helpdesk.models import Contact, Message, Ticket
@@ -23,7 +23,6 @@ from helpdesk.services.inbound_targets import (
     target_ticket,
 )
 from helpdesk.services.incoming import (
-    NEW,
     IncomingBounce,
     IncomingFile,
     IncomingMail,
@@ -50,14 +49,18 @@ __all__ = [
 
 UNPROVEN_AGENT_HOLD = "sent from an agent's address without proof; confirm to post it"
 HOLD_REASONS = {
-    "pending": "the sender takes no part in this ticket; accept to post their message",
-    "token_other_recipient": "the reply address was given to someone else; accept to post it",
+    SenderStanding.PENDING: "the sender takes no part in this ticket; accept to post their message",
+    SenderStanding.TOKEN_OTHER_RECIPIENT: (
+        "the reply address was given to someone else; accept to post it"
+    ),
 }
 BLOCKED_SENDER = "sender is blocked"
 IGNORED_KINDS = {
-    "loop": "our own mail came back (a mail loop)",
-    "spam": "flagged as spam before it reached us",
+    MailKind.LOOP: "our own mail came back (a mail loop)",
+    MailKind.SPAM: "flagged as spam before it reached us",
 }
+# Who joins the ticket with their reply (see `_client_reply`).
+JOINING_STANDINGS = frozenset({SenderStanding.ORGANIZATION, SenderStanding.PARTICIPANT})
 
 
 def receive_mail(
@@ -81,20 +84,20 @@ def receive_mail(
     """
     check_mail(session, mail)
     if mail.kind in IGNORED_KINDS:
-        if mail.kind == "loop" and mail.mailbox_id is not None:
+        if mail.kind == MailKind.LOOP and mail.mailbox_id is not None:
             pause_auto_answers(session, mail.tenant_id, mail.mailbox_id, now=now)
         return ReceiveOutcome(ReceiveAction.IGNORED, reason=IGNORED_KINDS[mail.kind])
-    if mail.kind == "bounce":
+    if mail.kind == MailKind.BOUNCE:
         return receive_bounce(session, mail, now=now)
-    if mail.kind == "auto_reply":
+    if mail.kind == MailKind.AUTO_REPLY:
         return _record_auto_reply(session, mail, store, now)
-    known = known_sender(session, mail)
-    if known is not None:
+    known, address = known_sender(session, mail)
+    if address is not None:
         # Mail from an address that bounced before shows it works again.
-        clear_bounce(session, mail.tenant_id, mail.sender_email)
+        clear_bounce(address)
     if known is not None and known.blocked:
         return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=BLOCKED_SENDER)
-    if mail.rule != NEW:
+    if mail.rule != ThreadRule.NEW:
         return _land(session, mail, target_ticket(session, mail), known, store, now)
     if mail.hold_reason:
         return ReceiveOutcome(ReceiveAction.HELD_FOR_REVIEW, reason=mail.hold_reason)
@@ -107,7 +110,7 @@ def _open(
     request = NewTicket(
         subject=mail.subject, body=mail.body_text, requester_email=mail.sender_email,
         requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
-        cc=mail.cc, body_html=mail.body_html, body_full_text=mail.body_full_text or mail.body_text,
+        cc=mail.cc, body_html=mail.body_html, body_full_text=_full_text(mail),
         message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
         requester_contact=known,
     )  # fmt: skip
@@ -125,10 +128,9 @@ def _land(
     store: BlobStore,
     now: datetime,
 ) -> ReceiveOutcome:
-    if mail.standing == "agent":
+    if mail.standing == SenderStanding.AGENT:
         message, action = _agent_reply(session, mail, ticket, now), ReceiveAction.AGENT_REPLY
-        _stamp(message, mail)
-    elif mail.standing == "unproven_agent":
+    elif mail.standing == SenderStanding.UNPROVEN_AGENT:
         author = Author.of(staff_of(session, mail))
         reason = mail.hold_reason or UNPROVEN_AGENT_HOLD
         message = _hold(session, mail, ticket, author, reason, now)
@@ -142,7 +144,6 @@ def _land(
         action = ReceiveAction.HELD
     else:
         message = _client_reply(session, mail, ticket, known, now)
-        _stamp(message, mail)
         followed = message.ticket_id != ticket.id
         action = ReceiveAction.FOLLOW_UP if followed else ReceiveAction.APPENDED
     _finish(session, mail, message, store, now)
@@ -157,16 +158,16 @@ def _client_reply(
     # A colleague from the requester's organization, or someone the pipeline
     # found in the conversation (a token issued to them, a message of theirs
     # the ticket's mail answered), joins the ticket first.
-    joins = mail.standing in {"organization", "participant"}
-    if joins and add_participant(session, ticket, contact.id, now=now):
+    if mail.standing in JOINING_STANDINGS and add_participant(session, ticket, contact.id, now=now):
         record_change(
             session, system, ticket, EventKind.PARTICIPANT_ADDED, now=now,
             contact_id=contact.id, via=mail.standing,
         )  # fmt: skip
     message = add_client_reply(
         session, system, ticket.id, mail.body_text, author_contact_id=contact.id,
-        body_html=mail.body_html, body_full_text=mail.body_full_text or mail.body_text,
-        message_id=clean_message_id(mail.message_id), source=Source.EMAIL, now=now,
+        body_html=mail.body_html, body_full_text=_full_text(mail),
+        message_id=clean_message_id(mail.message_id), source=Source.EMAIL,
+        mail=mail_facts(mail), now=now,
     )  # fmt: skip
     _vouch_for_copied(session, mail, message, now)
     return message
@@ -194,14 +195,12 @@ def _vouch_for_copied(
 def _agent_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: datetime) -> Message:
     agent = staff_of(session, mail)
     # A light agent answers no client: their mail becomes a note.
-    if not can(agent, Action.REPLY_PUBLIC, mail.tenant_id):
-        return add_internal_note(
-            session, agent, ticket.id, mail.body_text, body_html=mail.body_html,
-            source=Source.EMAIL, now=now,
-        )  # fmt: skip
-    return add_public_reply(
+    replies = can(agent, Action.REPLY_PUBLIC, mail.tenant_id)
+    write = add_public_reply if replies else add_internal_note
+    return write(
         session, agent, ticket.id, mail.body_text, body_html=mail.body_html,
-        source=Source.EMAIL, message_id=clean_message_id(mail.message_id), now=now,
+        body_full_text=_full_text(mail), source=Source.EMAIL,
+        message_id=clean_message_id(mail.message_id), mail=mail_facts(mail), now=now,
     )  # fmt: skip
 
 
@@ -243,7 +242,7 @@ def _record_auto_reply(
 ) -> ReceiveOutcome:
     # RFC 3834: an automatic reply opens nothing and is answered by nothing;
     # agents may still want to read it ("out of office until Monday").
-    if mail.rule == NEW:
+    if mail.rule == ThreadRule.NEW:
         return ReceiveOutcome(ReceiveAction.IGNORED, reason="an auto-reply to no ticket")
     ticket = target_ticket(session, mail)
     author = Author.contact(sender_contact(session, mail, now).id)
@@ -275,11 +274,8 @@ def _finish(
     session.flush()
 
 
-def _stamp(message: Message, mail: IncomingMail) -> None:
-    """Write what the gateway knows of a message a service wrote without it."""
-    mail_facts(mail).stamp(message)
-    message.body_full_text = mail.body_full_text or mail.body_text
-    message.message_id = clean_message_id(mail.message_id)
+def _full_text(mail: IncomingMail) -> str:
+    return mail.body_full_text or mail.body_text
 
 
 def _filename(name: str) -> str:

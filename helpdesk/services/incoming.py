@@ -6,25 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from helpdesk.enums import RawMessageState, Source, Visibility
+from helpdesk.enums import (
+    MailKind,
+    RawMessageState,
+    SenderStanding,
+    Source,
+    ThreadRule,
+    Visibility,
+)
 from helpdesk.services.thread_references import clean_message_id
 from helpdesk.services.ticket_access import Draft, MailFacts
 
-# The pipeline's words (mailgate.inbound's MailKind, ThreadRule, SenderStanding).
-KINDS = frozenset({"normal", "auto_reply", "bounce", "loop", "spam"})
-NEW = "new"
-# How a sender may stand on the ticket a message threads to (all but "new").
-LANDING_STANDINGS = frozenset(
-    {
-        "requester",
-        "participant",
-        "organization",
-        "agent",
-        "unproven_agent",
-        "pending",
-        "token_other_recipient",
-    }
-)
 MAX_DIAGNOSTIC = 1000
 
 
@@ -69,12 +61,10 @@ class IncomingMail:
     tenant_id: int
     mailbox_id: int | None
     raw_message_id: int | None
-    kind: str = "normal"  # normal, auto_reply, bounce, loop, spam
-    rule: str = NEW  # token, header, subject_tag, new
-    ticket_id: int | None = None  # the target of every rule but new
-    # requester, participant, agent, unproven_agent, organization, pending,
-    # token_other_recipient, new
-    standing: str = NEW
+    kind: MailKind = MailKind.NORMAL
+    rule: ThreadRule = ThreadRule.NEW
+    ticket_id: int | None = None  # the target of every rule but NEW
+    standing: SenderStanding = SenderStanding.NEW
     evidence: str = ""
     agent_user_id: int | None = None
     sender_email: str

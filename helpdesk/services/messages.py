@@ -17,6 +17,7 @@ from helpdesk.services.contacts import client_principal, require_not_blocked
 from helpdesk.services.ticket_access import (
     Author,
     Draft,
+    MailFacts,
     append_message,
     checked_body,
     get_ticket_by_id,
@@ -56,15 +57,18 @@ def add_public_reply(
     body: str,
     *,
     body_html: str = "",
+    body_full_text: str | None = None,
     source: Source = Source.CONSOLE,
     message_id: str | None = None,
+    mail: MailFacts | None = None,
     now: datetime,
 ) -> Message:
     """Append an agent's public reply, which the client will be sent.
 
     The first reply by an agent stamps `first_response_at`. An open or
     in-progress ticket moves to waiting_on_client; other statuses stay.
-    `body_html` must already be sanitized.
+    `body_html` must already be sanitized; `mail` holds what the gateway
+    knows of a reply that came by mail.
 
     Raises:
         NotFound: the actor may not see the ticket.
@@ -74,7 +78,8 @@ def add_public_reply(
     ticket = ticket_for(session, actor, ticket_id, Action.REPLY_PUBLIC)
     require(not isinstance(actor, Client), "clients answer with a client reply")
     author = Author.of(actor)
-    draft = Draft(checked_body(body, source), source, body_html=body_html, message_id=message_id)
+    text = checked_body(body, source)
+    draft = Draft(text, source, body_html, body_full_text, message_id, mail=mail)
     message = append_message(session, ticket, author, draft, now=now)
     if author.type is AuthorType.AGENT and ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -91,10 +96,15 @@ def add_internal_note(
     body: str,
     *,
     body_html: str = "",
+    body_full_text: str | None = None,
     source: Source = Source.CONSOLE,
+    message_id: str | None = None,
+    mail: MailFacts | None = None,
     now: datetime,
 ) -> Message:
     """Append a note only staff will ever see; the status stays as it is.
+
+    `mail` holds what the gateway knows of a note that came by mail.
 
     Raises:
         NotFound: the actor may not see the ticket.
@@ -102,8 +112,9 @@ def add_internal_note(
         ValidationError: the body is empty.
     """
     ticket = ticket_for(session, actor, ticket_id, Action.ADD_NOTE)
+    text = checked_body(body, source)
     draft = Draft(
-        checked_body(body, source), source, body_html=body_html, visibility=Visibility.INTERNAL
+        text, source, body_html, body_full_text, message_id, Visibility.INTERNAL, mail=mail
     )
     message = append_message(session, ticket, Author.of(actor), draft, now=now)
     record_change(session, actor, ticket, EventKind.NOTE_ADDED, now=now, message_id=message.id)
@@ -122,6 +133,7 @@ def add_client_reply(
     body_full_text: str | None = None,
     message_id: str | None = None,
     source: Source | None = None,
+    mail: MailFacts | None = None,
     now: datetime,
 ) -> Message:
     """Append a client's reply, from the portal (a Client) or by mail (the System).
@@ -131,7 +143,8 @@ def add_client_reply(
     merged into. The reply moves a waiting or on-hold ticket to open
     and reopens a resolved one; on a closed ticket it opens a follow-up ticket
     and the message returned is on that new ticket. `body` is the reply
-    without quoted history, `body_full_text` the whole text.
+    without quoted history, `body_full_text` the whole text; `mail` holds
+    what the gateway knows of a reply that came by mail.
 
     Raises:
         NotFound: the actor may not see the ticket, or no such contact.
@@ -146,7 +159,8 @@ def add_client_reply(
     require(isinstance(actor, Client | System), "staff answer with a public reply")
     contact_id = _reply_author(session, actor, ticket, author_contact_id)
     source = source or (Source.PORTAL if isinstance(actor, Client) else Source.EMAIL)
-    draft = Draft(checked_body(body, source), source, body_html, body_full_text, message_id)
+    text = checked_body(body, source)
+    draft = Draft(text, source, body_html, body_full_text, message_id, mail=mail)
     if ticket.status is Status.CLOSED:
         return create_follow_up(session, actor, ticket, contact_id, draft, now=now)
     message = append_message(session, ticket, Author.contact(contact_id), draft, now=now)
