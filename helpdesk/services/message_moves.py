@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from helpdesk.enums import AuthorType, EventKind, LinkKind, Status, Visibility
 from helpdesk.errors import Conflict, NotFound, ValidationError
-from helpdesk.models import Contact, Message, Ticket, TicketLink
+from helpdesk.models import Contact, Message, Ticket
 from helpdesk.policy import Action, is_staff
 from helpdesk.principal import Principal
 from helpdesk.search import index_tickets
 from helpdesk.services.held_messages import drop_pending_participant
 from helpdesk.services.thread_references import move_thread_reference
 from helpdesk.services.ticket_access import record_change, ticket_for
-from helpdesk.services.tickets import open_ticket
+from helpdesk.services.ticket_links import open_linked_ticket, ticket_ref
 
 
 def move_message(
@@ -42,11 +42,11 @@ def move_message(
     _transfer(session, message, source, target, now=now)
     record_change(
         session, actor, source, EventKind.MESSAGE_MOVED, now=now,
-        message_id=message.id, to=_ref(target),
+        message_id=message.id, to=ticket_ref(target),
     )  # fmt: skip
     record_change(
         session, actor, target, EventKind.MESSAGE_MOVED, now=now,
-        message_id=message.id, **{"from": _ref(source)},
+        message_id=message.id, **{"from": ticket_ref(source)},
     )  # fmt: skip
     index_tickets(session, [source.id, target.id])
     return message
@@ -70,29 +70,19 @@ def split_message(session: Session, actor: Principal, message_id: int, *, now: d
     message, source = _movable(session, actor, message_id)
     released = _release(message)
     requester = session.get_one(Contact, message.author_contact_id or source.requester_id)
-    ticket = open_ticket(
-        session, source.tenant_id, subject=source.subject, requester=requester,
+    ticket = open_linked_ticket(
+        session, source, LinkKind.RELATED, subject=source.subject, requester=requester,
         source=message.source, now=now,
     )  # fmt: skip
-    _copy_settings(source, ticket)
     _transfer(session, message, source, ticket, now=now)
     left = released and drop_pending_participant(session, source, requester.id)
-    session.add(
-        TicketLink(
-            tenant_id=source.tenant_id,
-            source_id=ticket.id,
-            target_id=source.id,
-            kind=LinkKind.RELATED,
-            created_at=now,
-        )
-    )
     record_change(
         session, actor, ticket, EventKind.MESSAGE_SPLIT, now=now,
-        message_id=message.id, released=released, **{"from": _ref(source)},
+        message_id=message.id, released=released, **{"from": ticket_ref(source)},
     )  # fmt: skip
     record_change(
         session, actor, source, EventKind.MESSAGE_SPLIT, now=now, message_id=message.id,
-        to=_ref(ticket), participant_removed=requester.id if left else None,
+        to=ticket_ref(ticket), participant_removed=requester.id if left else None,
     )  # fmt: skip
     index_tickets(session, [source.id, ticket.id])
     return ticket
@@ -144,14 +134,3 @@ def _release(message: Message) -> bool:
     message.hold_reason = None
     message.visibility = Visibility.PUBLIC
     return True
-
-
-def _copy_settings(source: Ticket, ticket: Ticket) -> None:
-    ticket.priority = source.priority
-    ticket.category_id = source.category_id
-    ticket.team_id = source.team_id
-    ticket.mailbox_id = source.mailbox_id
-
-
-def _ref(ticket: Ticket) -> dict[str, int]:
-    return {"id": ticket.id, "number": ticket.number}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import EventKind, LinkKind, Status
+from helpdesk.enums import EventKind, LinkKind, Source, Status
 from helpdesk.errors import Conflict, ValidationError
 from helpdesk.models import (
     Attachment,
@@ -70,10 +70,16 @@ def merge_tickets(
     source.merged_into_id = target.id
     target.last_activity_at = now
     record_change(
-        session, actor, source, EventKind.MERGED, now=now, into=_ref(target), status=change
+        session, actor, source, EventKind.MERGED, now=now, into=ticket_ref(target), status=change
     )
     record_change(
-        session, actor, target, EventKind.MERGED_FROM, now=now, source=_ref(source), messages=moved
+        session,
+        actor,
+        target,
+        EventKind.MERGED_FROM,
+        now=now,
+        source=ticket_ref(source),
+        messages=moved,
     )
     index_tickets(session, [source.id, target.id])
     return target
@@ -111,7 +117,7 @@ def link_to_incident(
             ticket,
             EventKind.LINKED,
             now=now,
-            incident=_ref(incident),
+            incident=ticket_ref(incident),
             previous=previous,
         )
     return ticket
@@ -133,19 +139,48 @@ def create_follow_up(
     both record FOLLOW_UP_CREATED. Callers check policy.
     """
     requester = session.get_one(Contact, closed.requester_id)
-    follow_up = open_ticket(
-        session,
-        closed.tenant_id,
-        subject=follow_up_subject(closed.subject),
-        requester=requester,
-        source=draft.source,
-        now=now,
-    )
-    _copy_context(session, closed, follow_up, author_contact_id, now=now)
+    follow_up = open_linked_ticket(
+        session, closed, LinkKind.FOLLOW_UP, subject=follow_up_subject(closed.subject),
+        requester=requester, source=draft.source, now=now,
+    )  # fmt: skip
+    _copy_participants(session, closed, follow_up, author_contact_id, now=now)
     author = Author.contact(author_contact_id)
     message = append_message(session, follow_up, author, draft, now=now)
-    _link_follow_up(session, actor, closed, follow_up, message, now=now)
+    _record_follow_up(session, actor, closed, follow_up, message, now=now)
     return message
+
+
+def open_linked_ticket(
+    session: Session,
+    old: Ticket,
+    kind: LinkKind,
+    *,
+    subject: str,
+    requester: Contact,
+    source: Source,
+    now: datetime,
+) -> Ticket:
+    """Open a ticket linked to `old` as `kind`, with its priority, category, team and mailbox.
+
+    Callers check policy and record.
+    """
+    ticket = open_ticket(
+        session, old.tenant_id, subject=subject, requester=requester, source=source, now=now
+    )
+    ticket.priority = old.priority
+    ticket.category_id = old.category_id
+    ticket.team_id = old.team_id
+    ticket.mailbox_id = old.mailbox_id
+    link = TicketLink(
+        tenant_id=old.tenant_id, source_id=ticket.id, target_id=old.id, kind=kind, created_at=now
+    )
+    session.add(link)
+    return ticket
+
+
+def ticket_ref(ticket: Ticket) -> dict[str, int]:
+    """Return how an event names another ticket."""
+    return {"id": ticket.id, "number": ticket.number}
 
 
 def follow_up_subject(subject: str) -> str:
@@ -213,13 +248,9 @@ def _unite_people(session: Session, source: Ticket, target: Ticket, *, now: date
     session.flush()
 
 
-def _copy_context(
+def _copy_participants(
     session: Session, closed: Ticket, follow_up: Ticket, author_contact_id: int, *, now: datetime
 ) -> None:
-    follow_up.priority = closed.priority
-    follow_up.category_id = closed.category_id
-    follow_up.team_id = closed.team_id
-    follow_up.mailbox_id = closed.mailbox_id
     participants = session.scalars(
         select(TicketParticipant.contact_id).where(
             TicketParticipant.ticket_id == closed.id, TicketParticipant.pending.is_(False)
@@ -229,7 +260,7 @@ def _copy_context(
         add_participant(session, follow_up, contact_id, now=now)
 
 
-def _link_follow_up(
+def _record_follow_up(
     session: Session,
     actor: Principal,
     closed: Ticket,
@@ -238,36 +269,16 @@ def _link_follow_up(
     *,
     now: datetime,
 ) -> None:
-    session.add(
-        TicketLink(
-            tenant_id=closed.tenant_id,
-            source_id=follow_up.id,
-            target_id=closed.id,
-            kind=LinkKind.FOLLOW_UP,
-            created_at=now,
-        )
-    )
+    created = EventKind.FOLLOW_UP_CREATED
     record_change(
-        session,
-        actor,
-        follow_up,
-        EventKind.FOLLOW_UP_CREATED,
-        now=now,
-        follow_up_of=_ref(closed),
-        message_id=message.id,
-    )
-    record_change(
-        session, actor, closed, EventKind.FOLLOW_UP_CREATED, now=now, follow_up=_ref(follow_up)
-    )
+        session, actor, follow_up, created, now=now,
+        follow_up_of=ticket_ref(closed), message_id=message.id,
+    )  # fmt: skip
+    record_change(session, actor, closed, created, now=now, follow_up=ticket_ref(follow_up))
     enqueue(
-        session,
-        OUTBOX_TICKET_CREATED,
-        tenant_id=follow_up.tenant_id,
-        now=now,
-        ticket_id=follow_up.id,
-        message_id=message.id,
-        follow_up_of=closed.id,
-    )
+        session, OUTBOX_TICKET_CREATED, tenant_id=follow_up.tenant_id, now=now,
+        ticket_id=follow_up.id, message_id=message.id, follow_up_of=closed.id,
+    )  # fmt: skip
 
 
 def _check_incident(session: Session, ticket: Ticket, incident: Ticket) -> None:
@@ -281,7 +292,3 @@ def _check_incident(session: Session, ticket: Ticket, incident: Ticket) -> None:
             raise ValidationError("incident_ticket_id", "that link would make a cycle")
         seen.add(node.id)
         node = session.get(Ticket, node.parent_id) if node.parent_id is not None else None
-
-
-def _ref(ticket: Ticket) -> dict[str, int]:
-    return {"id": ticket.id, "number": ticket.number}
