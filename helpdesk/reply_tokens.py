@@ -2,11 +2,11 @@
 
 Every mail we send to a person about a ticket is to carry a token for that
 person (in the Reply-To address `local+TOKEN@domain`, in our Message-ID, and in
-a hidden marker in the body); the outbound mail and the inbound threading
-step, both still to come, are its users. A token is the ticket id and an HMAC-SHA256 of
-(tenant, ticket, recipient) under a key derived from the installation's secret,
-truncated to 128 bits. Nothing is stored: a token is checked by computing the
-MAC again.
+a hidden marker in the body); the inbound threading step (mailgate.steps.thread)
+checks them, and outbound mail, still to come, is to issue them. A token is the
+ticket id and an HMAC-SHA256 of (tenant, ticket, recipient) under a key derived
+from the installation's secret, truncated to 128 bits. Nothing is stored: a
+token is checked by computing the MAC again.
 
 Tokens must survive mail systems that lower-case addresses, so they are
 lower-case base32 without padding, and short enough for an address's local

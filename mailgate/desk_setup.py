@@ -91,10 +91,6 @@ class RoutingDirectory:
         """Return the mailbox mail to `address` (or its `local+tag@domain` form) is for."""
         return self.snapshot.mailbox_for(address) or self.database.mailbox_for(address)
 
-    def tenant_addresses(self, tenant_id: int) -> frozenset[str]:
-        """Return every address of the tenant's mailboxes, active or not, lower-cased."""
-        return self.snapshot.tenant_addresses(tenant_id)
-
 
 def read_tenant_setup(session: Session, tenant_id: int) -> TenantSetup:
     """Read the tenant's intake limits and attachment rules.

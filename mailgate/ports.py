@@ -26,9 +26,6 @@ class MailboxDirectory(Protocol):
     def mailbox_for(self, address: str) -> MailboxRef | None:
         """Return the mailbox mail to `address` (or its `local+tag@domain` form) is for."""
 
-    def tenant_addresses(self, tenant_id: int) -> frozenset[str]:
-        """Return every address of the tenant's mailboxes, active or not, lower-cased."""
-
 
 class ThreadIndex(Protocol):
     def ticket(self, tenant_id: int, ticket_id: int) -> TicketRef | None:

@@ -25,7 +25,7 @@ def check_intake_limits(
     if msg.kind is not MailKind.NORMAL:
         return msg
     tenant_id, since = msg.route.tenant_id, now - WINDOW
-    sender = msg.sender.address if msg.sender else msg.envelope.mail_from.lower()
+    sender = msg.sender_address
     opened = counts.new_tickets_from(tenant_id, sender, since)
     if opened >= per_sender:
         reason = f"{sender} opened {opened} tickets in the last hour (limit {per_sender})"

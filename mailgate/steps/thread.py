@@ -12,6 +12,8 @@ from mailgate.ports import ThreadIndex, TicketPeople, TicketRef
 
 # A merged ticket points at the one it was merged into; mail follows the chain.
 _MAX_MERGE_HOPS = 8
+# Distinct reply tokens looked at per message: a reply carries one, a thread a few.
+_MAX_TOKENS = 16
 # The standings whose subject tags are believed: those who take part in the
 # ticket, and an agent's address without proof (its mail is held as a note for
 # that agent to confirm, never posted).
@@ -45,8 +47,10 @@ class _Finder:
         self.index = index
         self.tokens = tokens
         self.tenant_id = msg.route.tenant_id
-        self.sender = _sender(msg)
+        self.sender = msg.sender_address
         self.agent_id = index.agent_for(self.tenant_id, self.sender) if self.sender else None
+        # Several rules may look at one ticket; who takes part in it is asked once.
+        self.people_of: dict[int, TicketPeople] = {}
         self.our_tags: set[str] = set()
         self.foreign_numbers: list[int] = []
         self.ignored: list[str] = []
@@ -57,7 +61,7 @@ class _Finder:
             if ticket is None:
                 self.ignored.append(f"a token in {where} names no ticket of this tenant")
                 continue
-            people = self.index.people(ticket.id)
+            people = self._people(ticket.id)
             known = people.everyone | people.pending
             verdict = self.tokens.check(token, self.tenant_id, self.sender, known)
             if verdict is Verdict.INVALID:
@@ -90,7 +94,7 @@ class _Finder:
             standing = None
             if ticket is not None:
                 ticket = self._survivor(ticket)
-                standing = self._standing(self.index.people(ticket.id), proven=False)
+                standing = self._standing(self._people(ticket.id), proven=False)
             if ticket is None or standing not in _TAKES_PART:
                 # Anyone can write "[#12]": from a stranger it is a reference
                 # to something else (another helpdesk's ticket), never ours.
@@ -108,17 +112,20 @@ class _Finder:
         return ThreadMatch(ThreadRule.NEW, None, SenderStanding.NEW, evidence, self.agent_id)
 
     def _tokens(self) -> list[tuple[ParsedToken, str]]:
-        found: list[tuple[ParsedToken, str]] = []
+        # A reply carries one token in several places, named here by the first;
+        # a mail stuffed with tokens costs a lookup for only the first few.
+        found: dict[ParsedToken, str] = {}
         assert self.msg.route is not None  # noqa: S101
         for tag in self.msg.route.recipient_tags:
             parsed = parse_token(tag)
             if parsed is not None:
-                found.append((parsed, "the recipient address"))
+                found.setdefault(parsed, "the recipient address")
         for message_id in self.msg.thread_ids:
-            found += [(token, "a Message-ID we sent") for token in find_tokens(message_id)]
-        body = self.msg.text + "\n" + self.msg.html
-        found += [(token, "the reply marker in the body") for token in find_tokens(body)]
-        return found
+            for token in find_tokens(message_id):
+                found.setdefault(token, "a Message-ID we sent")
+        for token in find_tokens(self.msg.text + "\n" + self.msg.html):
+            found.setdefault(token, "the reply marker in the body")
+        return list(found.items())[:_MAX_TOKENS]
 
     def _token_match(
         self, ticket: TicketRef, people: TicketPeople, verdict: Verdict, where: str
@@ -139,13 +146,13 @@ class _Finder:
     def _awaited(self, ticket: TicketRef, evidence: str) -> ThreadMatch:
         # Someone on the ticket answered this very message, so its sender is in
         # the conversation: what arrived first is only an accident of delivery.
-        standing = self._standing(self.index.people(ticket.id), proven=False)
+        standing = self._standing(self._people(ticket.id), proven=False)
         if standing in {SenderStanding.PENDING, SenderStanding.ORGANIZATION}:
             standing = SenderStanding.PARTICIPANT
         return self._match(ThreadRule.HEADER, ticket, standing, evidence)
 
     def _joined(self, rule: ThreadRule, ticket: TicketRef, evidence: str) -> ThreadMatch:
-        standing = self._standing(self.index.people(ticket.id), proven=False)
+        standing = self._standing(self._people(ticket.id), proven=False)
         return self._match(rule, ticket, standing, evidence)
 
     def _match(
@@ -167,6 +174,11 @@ class _Finder:
             return SenderStanding.ORGANIZATION
         return SenderStanding.PENDING
 
+    def _people(self, ticket_id: int) -> TicketPeople:
+        if ticket_id not in self.people_of:
+            self.people_of[ticket_id] = self.index.people(ticket_id)
+        return self.people_of[ticket_id]
+
     def _ticket(self, ticket_id: int) -> TicketRef | None:
         ticket = self.index.ticket(self.tenant_id, ticket_id)
         return None if ticket is None else self._survivor(ticket)
@@ -180,9 +192,3 @@ class _Finder:
                 break
             ticket = target
         return ticket
-
-
-def _sender(msg: InboundMessage) -> str:
-    if msg.sender is not None and msg.sender.address:
-        return msg.sender.address
-    return msg.envelope.mail_from.lower()

@@ -45,9 +45,6 @@ class FakeDirectory:
         local, _, domain = address.lower().rpartition("@")
         return self.mailboxes.get(f"{local.split('+')[0]}@{domain}")
 
-    def tenant_addresses(self, tenant_id: int) -> frozenset[str]:
-        return frozenset(a for a, ref in self.mailboxes.items() if ref.tenant_id == tenant_id)
-
 
 @dataclass
 class FakeThreadIndex:
@@ -56,6 +53,9 @@ class FakeThreadIndex:
     seen: dict[str, int] = field(default_factory=dict)
     awaited: dict[str, int] = field(default_factory=dict)
     agents: dict[str, int] = field(default_factory=dict)
+    # The tickets each question was asked about, in order: what a database would answer.
+    people_asked: list[int] = field(default_factory=list)
+    tickets_asked: list[int] = field(default_factory=list)
 
     def add_ticket(self, ticket_id: int, number: int, requester: str, **more: Any) -> TicketRef:
         status = more.pop("status", Status.OPEN)
@@ -71,6 +71,7 @@ class FakeThreadIndex:
         return self.tickets[ticket_id]
 
     def ticket(self, tenant_id: int, ticket_id: int) -> TicketRef | None:
+        self.tickets_asked.append(ticket_id)
         found = self.tickets.get(ticket_id)
         return found if found is not None and found.tenant_id == tenant_id else None
 
@@ -93,6 +94,7 @@ class FakeThreadIndex:
         return None if ticket_id is None else self.tickets[ticket_id]
 
     def people(self, ticket_id: int) -> TicketPeople:
+        self.people_asked.append(ticket_id)
         return self.people_of[ticket_id]
 
     def agent_for(self, tenant_id: int, address: str) -> int | None:

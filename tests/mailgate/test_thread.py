@@ -65,6 +65,9 @@ def test_token_for_another_tenants_ticket_names_nothing_here() -> None:
     index = index_with_ticket()
     token = ReplyTokens("test secret").issue(2, 99, ANN)
     assert thread(routed((token,)), index).rule is ThreadRule.NEW
+    # Nor does one of another tenant whose ticket id is also one of ours.
+    same_id = ReplyTokens("test secret").issue(2, 7, ANN)
+    assert thread(routed((same_id,)), index).rule is ThreadRule.NEW
 
 
 def test_token_inside_our_message_id_in_references_threads() -> None:
@@ -191,3 +194,25 @@ def test_original_arriving_late_from_someone_not_yet_on_the_ticket_joins_as_part
     index.awaited["m1@client.example"] = 7
     msg = routed(sender=Address("dora@elsewhere.example"))
     assert thread(msg, index).standing is SenderStanding.PARTICIPANT
+
+
+def test_who_takes_part_in_a_ticket_is_asked_once_however_many_rules_look_at_it() -> None:
+    # A forged token and the In-Reply-To both lead to ticket 7, in three places each.
+    forged = TOKENS.issue(1, 7, ANN)[:-3] + "aaa"
+    index = index_with_ticket()
+    index.seen["a@x"] = 7
+    msg = routed((forged,), in_reply_to=("a@x",), text=f"ref:{forged} ref:{forged}")
+    match = thread(msg, index)
+    assert (match.rule, match.ticket_id) == (ThreadRule.HEADER, 7)
+    assert index.people_asked == [7]
+
+
+def test_mail_stuffed_with_tokens_costs_a_lookup_for_only_a_few() -> None:
+    index = index_with_ticket()
+    forged = [TOKENS.issue(1, 7, f"x{n}@evil.example") for n in range(500)]
+    msg = routed(sender=Address("mallory@evil.example"), text=" ".join(forged) * 3)
+    match = thread(msg, index)
+    assert match.rule is ThreadRule.NEW
+    assert "did not verify" in match.evidence
+    assert len(index.tickets_asked) <= 20
+    assert index.people_asked == [7]
