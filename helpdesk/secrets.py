@@ -1,7 +1,8 @@
 """Secrets people paste into mail (keys, tokens, passwords, card numbers), found and masked.
 
-The inbound pipeline masks what a message shows; notifications use the same
-functions, so a secret never leaves in a mail either.
+The inbound pipeline masks what a message shows, and stores only the masked
+text; outbound notifications, once they render message text, are to use the
+same functions, so that a secret never leaves in a mail either.
 """
 
 from __future__ import annotations

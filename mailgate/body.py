@@ -16,7 +16,7 @@ from mailgate.filenames import clean_filename, invent_filename
 from mailgate.flowed import unflow
 from mailgate.inbound import Part
 from mailgate.tnef import unpack_tnef
-from mailgate.tolerant import raw_payload
+from mailgate.tolerant import raw_header, raw_payload
 
 MAX_DEPTH = 50
 MAX_PARTS = 500
@@ -153,7 +153,7 @@ def _message_bytes(node: Message) -> bytes:
 
 def _eml_name(data: bytes, number: int) -> str:
     headers = BytesHeaderParser(policy=compat32).parsebytes(data[:MAX_HEADER_SCAN])
-    subject = _raw_header(headers, "subject")
+    subject = raw_header(headers, "subject")
     name = clean_filename(subject.replace("/", "-").replace("\\", "-"))
     return f"{name}.eml" if name else f"message-{number}.eml"
 
@@ -207,12 +207,7 @@ def _filename(node: Message) -> str:
 
 
 def _content_id(node: Message) -> str | None:
-    return raw_header_text(_raw_header(node, "content-id")).strip("<> ") or None
-
-
-def _raw_header(node: Message, name: str) -> str:
-    # get() hands 8-bit headers back as Header objects; the raw value keeps the bytes.
-    return next((str(value) for key, value in node.raw_items() if key.lower() == name), "")
+    return raw_header_text(raw_header(node, "content-id")).strip("<> ") or None
 
 
 def _mark_inline(parts: list[Part], html: str) -> list[Part]:

@@ -12,7 +12,7 @@ from mailgate.body import payload_bytes
 from mailgate.charset import decode_text, raw_header_text, unescape_bytes
 from mailgate.inbound import DeliveryReport
 from mailgate.message_ids import first_message_id
-from mailgate.tolerant import raw_payload
+from mailgate.tolerant import raw_header, raw_payload
 
 Fields = dict[str, str]
 
@@ -166,17 +166,13 @@ def _original_message_id(report: Message) -> str | None:
     if original is not None and original.is_multipart():
         inner = original.get_payload(0)
         if isinstance(inner, Message):
-            return first_message_id(raw_header_text(_raw_header(inner, "message-id")))
+            return first_message_id(raw_header_text(raw_header(inner, "message-id")))
     headers = _child(report, _ORIGINAL_HEADER_TYPES)
     if headers is None:
         return None
     text = decode_text(payload_bytes(headers), headers.get_content_charset())[0]
     parsed = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
-    return first_message_id(raw_header_text(_raw_header(parsed, "message-id")))
-
-
-def _raw_header(message: Message, name: str) -> str:
-    return next((str(value) for key, value in message.raw_items() if key.lower() == name), "")
+    return first_message_id(raw_header_text(raw_header(parsed, "message-id")))
 
 
 def _quoted_message_id(text: str) -> str | None:

@@ -80,3 +80,9 @@ def raw_payload(message: Message) -> str | None:
     # bytes, with whatever codec the sender names; the stored copy is plain.
     payload = vars(message).get("_payload")
     return payload if isinstance(payload, str) else None
+
+
+def raw_header(message: Message, name: str) -> str:
+    """Return the first header called `name` (lower-case) as the parser stored it, or ""."""
+    # get() hands 8-bit headers back as Header objects; the raw value keeps the bytes.
+    return next((str(value) for key, value in message.raw_items() if key.lower() == name), "")

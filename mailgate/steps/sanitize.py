@@ -79,9 +79,13 @@ def sanitize_html(
 
 def _truncate(html: str, max_bytes: int) -> str:
     """Cut HTML longer than `max_bytes` (UTF-8) before the tag it would end inside."""
-    if len(html) <= max_bytes // 4 or len(html.encode()) <= max_bytes:
+    # A character is at most four bytes: short HTML needs no encoding to tell.
+    if len(html) <= max_bytes // 4:
         return html
-    head = html.encode()[:max_bytes].decode(errors="ignore")
+    encoded = html.encode()
+    if len(encoded) <= max_bytes:
+        return html
+    head = encoded[:max_bytes].decode(errors="ignore")
     cut = head.rfind("<")
     return head[:cut] if cut > 0 else head
 

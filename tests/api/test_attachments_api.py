@@ -13,7 +13,8 @@ from helpdesk.principal import Staff
 from helpdesk.services.tenant_settings import update_tenant
 from tests.api.conftest import ApiWorld, Desk
 from tests.factories import NOW, make_ticket
-from tests.test_filetypes import EXE, HTML, PDF, png, zipped
+from tests.file_samples import EXE, png
+from tests.test_filetypes import HTML, PDF, zipped
 from web.api.endpoints.attachments import content_disposition
 
 

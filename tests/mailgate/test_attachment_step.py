@@ -6,7 +6,6 @@ import io
 import struct
 import uuid
 import zipfile
-import zlib
 from collections.abc import Callable
 
 import pytest
@@ -15,12 +14,11 @@ from helpdesk.filetypes import OCTET_STREAM, FileRules, served_type
 from mailgate.inbound import InboundMessage, Part
 from mailgate.parse import parse_message
 from mailgate.steps.attachments import check_attachments
+from tests.file_samples import EXE, png
 from tests.mailgate.build import inbound
 
 MB = 1024 * 1024
 PDF = b"%PDF-1.7\n1 0 obj\n<</Type/Catalog>>\nendobj\ntrailer\n<</Root 1 0 R>>\n%%EOF\n"
-# A Windows program: the DOS header ("MZ") pointing at a PE header.
-EXE = b"MZ" + b"\x00" * 58 + struct.pack("<I", 64) + b"PE\x00\x00\x4c\x01" + b"\x00" * 200
 SHELL = b"#!/bin/sh\nrm -rf /var/spool/cups/*\n"
 BATCH = b"@echo off\r\nnet use Z: \\\\fileserver\\share\r\n"
 # ISO 9660: 32 KiB of system area, then the primary volume descriptor.
@@ -47,18 +45,6 @@ WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00" + b"\x00" * 14
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb0043") + b"\x08" * 64
 RTF = b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Calibri;}}\\f0 Hello}"
 CSV = b"date,printer,pages\n2025-03-03,floor-2,1200\n"
-
-
-def png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def zipped(*entries: tuple[str, bytes]) -> bytes:
