@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mailbox
 import os
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from helpdesk.services.tenants import get_tenant_by_slug
 from helpdesk.services.tokens import authenticate_api_token
 from helpdesk.services.users import authenticate_password, get_user_by_email
 from tests.factories import NOW, make_ticket
+from tests.mailgate.desk import mail
 from tests.servers import free_port
 
 HELPDESK = str(Path(sys.executable).parent / "helpdesk")
@@ -46,6 +48,7 @@ CONFIG_VARIABLES = [
     "HELPDESK_BASE_URL",
     "HELPDESK_SECRET_KEY",
     "HELPDESK_MAX_MESSAGE_BYTES",
+    "HELPDESK_AUTHSERV_ID",
 ]
 
 
@@ -363,3 +366,19 @@ def test_search_reindex_rebuilds_a_lost_index(acme: Helpdesk) -> None:
 def test_lmtp_without_a_listen_address_fails_in_one_line(helpdesk: Helpdesk) -> None:
     error = one_line_error(helpdesk("lmtp"))
     assert "HELPDESK_LMTP_LISTEN" in error
+
+
+def test_import_of_a_folder_reads_each_file_and_each_maildir_once(
+    acme: Helpdesk, tmp_path: Path
+) -> None:
+    root = tmp_path / "export"
+    (root / "loose").mkdir(parents=True)
+    (root / "loose" / "one.eml").write_bytes(mail(subject="One", message_id="<1@client.example>"))
+    archive = mailbox.mbox(root / "archive.mbox")
+    archive.add(mail(subject="Two", message_id="<2@client.example>"))
+    archive.add(mail(subject="Three", message_id="<3@client.example>"))
+    archive.close()
+    mailbox.Maildir(root / "Maildir").add(mail(subject="Four", message_id="<4@client.example>"))
+    result = acme("import", str(root), "--tenant", "acme")
+    assert result.exit_code == 0, result.output
+    assert "imported 4 messages: 4 created" in result.stdout

@@ -11,16 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from helpdesk.crypto import SecretBox
-from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
-from helpdesk.principal import Operator
-from helpdesk.services.mailboxes import create_mailbox
-from helpdesk.settings import Listen, Settings
+from helpdesk.db import SessionFactory, make_engine, make_session_factory
+from helpdesk.settings import Settings
 from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
-from tests.factories import NOW, make_tenant
-from tests.mailgate.smtp_helpers import RawClient
-from tests.servers import free_port
+from tests.mailgate.smtp_helpers import RawClient, add_mailbox, door_settings
 
 LIMIT = 20_000
 SENDER = "client@client.example"
@@ -40,23 +35,13 @@ RAW = (
 @pytest.fixture
 def sessions(engine: Engine) -> SessionFactory:
     factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        tenant = make_tenant(session, "acme")
-        box = SecretBox("test-secret-key", "mailbox-credentials")
-        create_mailbox(
-            session, Operator(), tenant.id, address="support@acme.example", box=box, now=NOW
-        )
+    add_mailbox(factory)
     return factory
 
 
 @pytest.fixture
 def smtp_settings(tmp_path: Path) -> Settings:
-    return Settings.for_var_dir(
-        tmp_path / "var",
-        secret_key="test-secret-key",
-        smtp_listen=Listen("127.0.0.1", free_port()),
-        max_message_bytes=LIMIT,
-    )
+    return door_settings(tmp_path / "var", "smtp", max_message_bytes=LIMIT)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
 from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
 from helpdesk.db import session_scope
@@ -50,11 +51,11 @@ def import_mail(runtime: Runtime, path: Path, slug: str) -> None:
     sources = list(_sources(path))
     deliveries = (
         (None, Delivery(data, Envelope(), tenant_id))
-        for source, _ in sources
+        for source in sources
         for data in _messages(source)
     )
     outcomes: Counter[str] = Counter()
-    with click.progressbar(length=sum(count for _, count in sources), label="importing") as bar:
+    with click.progressbar(length=sum(map(_count, sources)), label="importing") as bar:
         try:
             # Many messages to a transaction; a rerun skips what was committed.
             for _, results in ingest.process_many(deliveries):
@@ -79,6 +80,7 @@ def explain(runtime: Runtime, file: Path, slug: str) -> None:
     """Print what the pipeline would decide for a message, and why; changes nothing."""
     from mailgate.inbound import Envelope
     from mailgate.parse import MalformedMessage
+    from mailgate.pipeline import decision_record
 
     tenant_id = _tenant_id(runtime, slug)
     try:
@@ -87,7 +89,10 @@ def explain(runtime: Runtime, file: Path, slug: str) -> None:
         raise CommandFailed(f"not an e-mail: {exc}") from exc
     with session_scope(runtime.sessions()) as session:
         for msg in decided:
-            for label, text in _explanation(session, msg):
+            # Printed from the record stored with every raw message, so that
+            # what is explained is what is kept.
+            _print_field("message", _header_line(msg))
+            for label, text in _explanation(session, decision_record(msg)):
                 _print_field(label, text)
 
 
@@ -119,28 +124,31 @@ def list_quarantine(runtime: Runtime, slug: str | None) -> None:
 @pass_runtime
 def retry(runtime: Runtime, raw_id: int) -> None:
     """Run a quarantined message through the pipeline again."""
+    from mailgate.ingest import DatabaseUnavailable
+
     with session_scope(runtime.sessions()) as session:
         raw = get_raw_message(session, Operator(), raw_id)
         if raw.state not in {RawMessageState.QUARANTINED, RawMessageState.HELD}:
             raise CommandFailed(f"message {raw_id} is {raw.state.value}, not quarantined or held")
-    for result in _ingest(runtime).retry(raw_id):
+    try:
+        results = _ingest(runtime).retry(raw_id)
+    except DatabaseUnavailable as exc:
+        raise CommandFailed(f"the database went away: {exc}") from exc
+    for result in results:
         detail = f": {result.reason}" if result.reason else ""
         ticket = f" (ticket id {result.ticket_id})" if result.ticket_id else ""
         click.echo(f"{result.action}{ticket}{detail}")
 
 
-def _sources(path: Path) -> Iterator[tuple[Path, int]]:
-    """Yield each file or Maildir under `path` with how many messages it holds."""
-    if path.is_file():
-        yield path, _count(path)
-        return
-    if (path / "cur").is_dir() and (path / "new").is_dir():
-        yield path, len(mailbox.Maildir(path, factory=None, create=False))
-        return
-    for child in sorted(p for p in path.rglob("*") if p.is_file() or _is_maildir(p)):
-        if _inside_maildir(child, path):
-            continue
-        yield child, _count(child) if child.is_file() else len(mailbox.Maildir(child, create=False))
+def _sources(path: Path) -> Iterator[Path]:
+    """Yield each file and each Maildir under `path`, never looking inside a Maildir."""
+    if path.is_file() or _is_maildir(path):
+        yield path
+    elif path.is_dir():
+        for child in sorted(path.iterdir()):
+            # As rglob does, never follow a link into a folder: it may loop.
+            if not (child.is_symlink() and child.is_dir() and not _is_maildir(child)):
+                yield from _sources(child)
 
 
 def _messages(source: Path) -> Iterator[bytes]:
@@ -160,6 +168,8 @@ def _messages(source: Path) -> Iterator[bytes]:
 
 
 def _count(path: Path) -> int:
+    if path.is_dir():
+        return len(mailbox.Maildir(path, factory=None, create=False))
     if not _is_mbox(path):
         return 1
     box = mailbox.mbox(path, create=False)
@@ -178,43 +188,49 @@ def _is_maildir(path: Path) -> bool:
     return path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _inside_maildir(child: Path, root: Path) -> bool:
-    return any(_is_maildir(parent) for parent in child.parents if root in parent.parents)
-
-
-def _explanation(session: object, msg: Any) -> Iterator[tuple[str, str]]:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)  # noqa: S101
+def _header_line(msg: Any) -> str:
     sender = msg.sender.address if msg.sender else "(no From)"
-    yield "message", f"<{msg.message_id or '-'}> from {sender}: {msg.subject!r}"
-    route = msg.route
+    return f"<{msg.message_id or '-'}> from {sender}: {msg.subject!r}"
+
+
+def _explanation(session: Session, record: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Label and text for each decision of a `decision_record`."""
+    route, thread = record["route"], record["thread"]
     if route is not None:
-        box = session.get(Mailbox, route.mailbox_id) if route.mailbox_id else None
+        box = session.get(Mailbox, route["mailbox_id"]) if route["mailbox_id"] else None
         where = box.address if box else "no mailbox of the tenant named"
-        yield "route", f"tenant {route.tenant_id}, {where} (via {route.via})"
-    removed = ", ".join(msg.untrusted_headers_removed) or "nothing"
-    dmarc = msg.dmarc_pass_domain or "no trusted pass"
-    yield "trust", f"removed {removed}; DMARC: {dmarc}"
-    yield "class", f"{msg.kind.value}" + (f" ({msg.kind_evidence})" if msg.kind_evidence else "")
-    if msg.thread is not None:
-        ticket = session.get(Ticket, msg.thread.ticket_id) if msg.thread.ticket_id else None
-        target = f"ticket #{ticket.number}" if ticket else "a new ticket"
-        yield "thread", f"{msg.thread.rule.value} → {target} as {msg.thread.standing.value}"
-        yield "evidence", msg.thread.evidence
-    if msg.external_refs:
-        yield "references", ", ".join(msg.external_refs)
-    yield "text", f"{len(msg.visible_text)} of {len(msg.text)} characters visible"
-    yield "", _indented(msg.visible_text)
-    kept = [f"{p.filename} ({p.sniffed_type}, {len(p.data)} bytes)" for p in msg.kept_parts]
-    blocked = [f"{b.filename}: {b.reason}" for b in msg.blocked_parts]
+        yield "route", f"tenant {route['tenant_id']}, {where} (via {route['via']})"
+    removed = ", ".join(record["untrusted_headers_removed"]) or "nothing"
+    yield "trust", f"removed {removed}; DMARC: {record['dmarc_pass_domain'] or 'no trusted pass'}"
+    evidence = record["kind_evidence"]
+    yield "class", record["kind"] + (f" ({evidence})" if evidence else "")
+    if thread is not None:
+        yield "thread", _thread_line(session, thread)
+        yield "evidence", thread["evidence"]
+    if record["external_refs"]:
+        yield "references", ", ".join(record["external_refs"])
+    yield "text", f"{record['visible_chars']} of {record['full_chars']} characters visible"
+    yield "", _indented(record["visible_text"])
+    yield from _attachment_lines(record)
+    yield "secrets", f"{record['masked_secrets']} masked"
+    for label, key in (("held", "hold_reason"), ("dropped", "drop_reason")):
+        if record[key]:
+            yield label, record[key]
+    if record["defects"]:
+        yield "defects", "; ".join(record["defects"])
+
+
+def _thread_line(session: Session, thread: dict[str, Any]) -> str:
+    ticket = session.get(Ticket, thread["ticket_id"]) if thread["ticket_id"] else None
+    target = f"ticket #{ticket.number}" if ticket else "a new ticket"
+    return f"{thread['rule']} → {target} as {thread['standing']}"
+
+
+def _attachment_lines(record: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    kept = [f"{p['filename']} ({p['type']}, {p['size']} bytes)" for p in record["attachments_kept"]]
+    blocked = [f"{b['filename']}: {b['reason']}" for b in record["attachments_blocked"]]
     yield "kept", "; ".join(kept) or "none"
     yield "blocked", "; ".join(blocked) or "none"
-    yield "secrets", f"{msg.masked_secrets} masked"
-    if msg.hold_reason:
-        yield "held", msg.hold_reason
-    if msg.defects:
-        yield "defects", "; ".join(msg.defects)
 
 
 def _indented(text: str, lines: int = 12) -> str:

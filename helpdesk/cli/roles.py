@@ -1,4 +1,4 @@
-"""The long-running roles (web, SMTP, worker, scheduler), started and stopped together.
+"""The long-running roles (web, mail doors, ingest, worker, scheduler), run together.
 
 This is the composition root: each role imports its edge inside `start`, so
 that the rest of helpdesk/ never imports flask, aiosmtpd, dramatiq or waitress.
@@ -95,28 +95,17 @@ class SmtpRole:
             self._controller.stop()
 
 
-class LmtpRole:
+class LmtpRole(SmtpRole):
     """The LMTP door on settings.lmtp_listen, for a team's own MTA; stores as SMTP does."""
 
     name = "lmtp"
 
-    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
-        self._settings = settings
-        self._session_factory = session_factory
-        self._controller: Any = None
-
     def start(self) -> None:
         from mailgate.lmtp import start_lmtp
 
-        listen = self._settings.lmtp_listen
-        if listen is None:
-            raise ConfigError("HELPDESK_LMTP_LISTEN: set it to HOST:PORT to run LMTP")
-        with _listening("HELPDESK_LMTP_LISTEN", listen):
+        # start_lmtp itself refuses a missing address with a ConfigError.
+        with _listening("HELPDESK_LMTP_LISTEN", self._settings.lmtp_listen):
             self._controller = start_lmtp(self._settings, self._session_factory)
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
 
 
 class ImapRole:
@@ -251,7 +240,7 @@ def run_roles(roles: Sequence[Role], on_ready: Callable[[], None]) -> None:
 
 
 @contextmanager
-def _listening(variable: str, listen: Listen) -> Iterator[None]:
+def _listening(variable: str, listen: Listen | None) -> Iterator[None]:
     """Turn a failure to bind into a one-line error naming the variable."""
     try:
         yield

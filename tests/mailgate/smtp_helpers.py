@@ -8,15 +8,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpdesk.crypto import SecretBox
 from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
-from helpdesk.principal import Operator
-from helpdesk.services.mailboxes import create_mailbox
-from tests.factories import NOW, make_tenant
+from helpdesk.settings import Listen, Settings
+from tests.factories import make_mailbox, make_tenant
+from tests.servers import free_port
 
 MAILBOX = "support@acme.example"
 SENDER = "client@client.example"
 MESSAGE = b"From: client@client.example\r\nSubject: hello\r\n\r\nIt works.\r\n"
+
+
+def add_mailbox(factory: SessionFactory) -> None:
+    """Create the tenant acme and its mailbox MAILBOX."""
+    with session_scope(factory) as session:
+        make_mailbox(session, make_tenant(session, "acme"), MAILBOX)
+
+
+def door_settings(var_dir: Path, door: str, *, max_message_bytes: int) -> Settings:
+    """Settings under `var_dir` with the `door` ("smtp" or "lmtp") on a free loopback port."""
+    return Settings.for_var_dir(
+        var_dir,
+        secret_key="test-secret-key",
+        max_message_bytes=max_message_bytes,
+        **{f"{door}_listen": Listen("127.0.0.1", free_port())},
+    )
 
 
 @contextmanager
@@ -26,10 +41,7 @@ def mailbox_database(template: Path, directory: Path) -> Iterator[SessionFactory
     shutil.copyfile(template, path)
     engine = make_engine(f"sqlite:///{path}")
     factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        tenant = make_tenant(session, "acme")
-        box = SecretBox("test-secret-key", "mailbox-credentials")
-        create_mailbox(session, Operator(), tenant.id, address=MAILBOX, box=box, now=NOW)
+    add_mailbox(factory)
     try:
         yield factory
     finally:

@@ -12,12 +12,17 @@ import pytest
 
 from helpdesk.db import SessionFactory
 from helpdesk.errors import ConfigError
-from helpdesk.settings import Listen, Settings
+from helpdesk.settings import Settings
 from mailgate.limits import SessionLimits
 from mailgate.lmtp import start_lmtp
 from mailgate.spool import Envelope, Spool, SpoolEntry
-from tests.mailgate.smtp_helpers import MAILBOX, MESSAGE, SENDER, mailbox_database
-from tests.servers import free_port
+from tests.mailgate.smtp_helpers import (
+    MAILBOX,
+    MESSAGE,
+    SENDER,
+    door_settings,
+    mailbox_database,
+)
 
 LIMIT = 20_000
 TAGGED = "support+a1b2@acme.example"
@@ -31,12 +36,7 @@ def sessions(sqlite_template: Path, tmp_path: Path) -> Iterator[SessionFactory]:
 
 @pytest.fixture
 def lmtp_settings(tmp_path: Path) -> Settings:
-    return Settings.for_var_dir(
-        tmp_path / "var",
-        secret_key="test-secret-key",
-        lmtp_listen=Listen("127.0.0.1", free_port()),
-        max_message_bytes=LIMIT,
-    )
+    return door_settings(tmp_path / "var", "lmtp", max_message_bytes=LIMIT)
 
 
 @contextmanager

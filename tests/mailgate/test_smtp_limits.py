@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.db import SessionFactory
-from helpdesk.settings import Listen, Settings
+from helpdesk.settings import Settings
 from mailgate.limits import SessionLimits
 from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
@@ -22,9 +22,9 @@ from tests.mailgate.smtp_helpers import (
     MESSAGE,
     SENDER,
     RawClient,
+    door_settings,
     mailbox_database,
 )
-from tests.servers import free_port
 
 SMALL = SessionLimits(
     max_recipients=3,
@@ -43,12 +43,7 @@ def sessions(sqlite_template: Path, tmp_path: Path) -> Iterator[SessionFactory]:
 
 @pytest.fixture
 def smtp_settings(tmp_path: Path) -> Settings:
-    return Settings.for_var_dir(
-        tmp_path / "var",
-        secret_key="test-secret-key",
-        smtp_listen=Listen("127.0.0.1", free_port()),
-        max_message_bytes=1_000_000,
-    )
+    return door_settings(tmp_path / "var", "smtp", max_message_bytes=1_000_000)
 
 
 @contextmanager
