@@ -55,6 +55,12 @@ class Settings:
     # The authserv-id our own MTA writes in Authentication-Results (RFC 8601);
     # only its verdicts are believed. None: no DMARC verdict is trusted.
     authserv_id: str | None = None
+    # A PEM certificate chain and its private key: SMTP and LMTP offer STARTTLS.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Where SNS signing certificates are fetched (the path of SigningCertURL is
+    # kept); None: from SigningCertURL itself, an sns.REGION.amazonaws.com host.
+    sns_endpoint_url: str | None = None
 
     @classmethod
     def for_var_dir(cls, var_dir: Path, **overrides: object) -> Settings:
@@ -100,6 +106,10 @@ class Settings:
                 DEFAULT_MAX_MESSAGE_BYTES,
             ),
             authserv_id=_authserv_id(get("HELPDESK_AUTHSERV_ID")),
+            **_tls_files(get("HELPDESK_TLS_CERT"), get("HELPDESK_TLS_KEY")),
+            sns_endpoint_url=_optional_url(
+                "HELPDESK_SNS_ENDPOINT_URL", get("HELPDESK_SNS_ENDPOINT_URL")
+            ),
             # Last, so that a bad value elsewhere fails before anything is written.
             secret_key=get("HELPDESK_SECRET_KEY") or _stored_secret_key(var_dir),
         )
@@ -117,6 +127,21 @@ def _authserv_id(value: str | None) -> str | None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,252}", value):
         raise ConfigError("HELPDESK_AUTHSERV_ID: expected a host name such as mx.example.com")
     return value
+
+
+def _tls_files(cert: str | None, key: str | None) -> dict[str, Path | None]:
+    if not cert and not key:
+        return {"tls_cert": None, "tls_key": None}
+    if not cert or not key:
+        missing = "HELPDESK_TLS_KEY" if cert else "HELPDESK_TLS_CERT"
+        raise ConfigError(f"{missing}: STARTTLS needs both HELPDESK_TLS_CERT and HELPDESK_TLS_KEY")
+    files: dict[str, Path | None] = {}
+    for name, value in (("HELPDESK_TLS_CERT", cert), ("HELPDESK_TLS_KEY", key)):
+        path = Path(value).resolve()
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}: {path} is not a readable file")
+        files[name.removeprefix("HELPDESK_").lower()] = path
+    return files
 
 
 def _database_url(value: str | None, var_dir: Path) -> str:

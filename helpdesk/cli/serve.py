@@ -63,10 +63,9 @@ def serve(runtime: Runtime, first_run: bool) -> None:
 @click.command()
 @pass_runtime
 def web(runtime: Runtime) -> None:
-    """Serve the web app with waitress on HELPDESK_WEB_LISTEN."""
-    runtime.sessions()
+    """Serve the web app with waitress on HELPDESK_WEB_LISTEN and process mail posted to it."""
     url = web_url(runtime.settings.web_listen)
-    run_roles([WebRole(runtime.settings)], on_ready=partial(_ready, [f"web on {url}"]))
+    _run_door(runtime, lambda settings, _factory: WebRole(settings), f"web on {url}")
 
 
 @click.command()
