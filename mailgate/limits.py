@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ IDLE_TIMEOUT = "421 4.4.2 Idle for too long, closing"
 SESSION_EXPIRED = "421 4.4.2 Session lasted too long, closing"
 TOO_BIG = "552 5.3.4 Message too big (the limit is {limit} bytes)"
 LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6 allows 1000 bytes)"
+TLS_ALREADY_ACTIVE = "503 5.5.1 TLS already active"
 
 # aiosmtpd's own answers to a refused message body, which carry no RFC 3463
 # enhanced status code; each is answered with ours instead.
@@ -86,8 +87,9 @@ class LimitedSMTP(SMTP):
     """aiosmtpd's SMTP session with our limits, and RFC 3463 codes on its own refusals.
 
     Some of aiosmtpd's internals (`_handle_client`, `_timeout_cb`,
-    `_smtp_methods`, `_reset_timeout`) are extended here; aiosmtpd is pinned
-    and tests/mailgate/test_smtp_limits.py fails if they change.
+    `_smtp_methods`, `_reset_timeout`, `_tls_protocol`) are extended here;
+    aiosmtpd is pinned and tests/mailgate/test_smtp_limits.py and
+    test_starttls.py fail if they change.
     """
 
     def __init__(
@@ -141,6 +143,15 @@ class LimitedSMTP(SMTP):
             await method(arg)
 
         return counted
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        # RFC 3207 §4.2: TLS starts once per connection. aiosmtpd would answer
+        # a second STARTTLS with 220 and then fail to nest TLS inside TLS.
+        if self._tls_protocol is not None:
+            await self.push(TLS_ALREADY_ACTIVE)
+            return
+        await super().smtp_STARTTLS(arg)
 
     def _hang_up(self, reply: str | None) -> None:
         """Say `reply` if the client still reads, close, and stop serving this session."""

@@ -69,7 +69,8 @@ def start_lmtp(
     As `start_smtp`; call `.stop()` to stop.
 
     Raises:
-        ConfigError: settings.lmtp_listen is not set.
+        ConfigError: settings.lmtp_listen is not set, or the STARTTLS
+            certificate or its key cannot be loaded.
         OSError: the address cannot be bound.
     """
     if settings.lmtp_listen is None:

@@ -70,6 +70,7 @@ def test_var_dir_defaults_to_var_in_the_working_directory(
         ("BASE_URL", "https://help.example.com/", "base_url", "https://help.example.com"),
         ("SECRET_KEY", "a-long-production-secret", "secret_key", None),
         ("MAX_MESSAGE_BYTES", "52428800", "max_message_bytes", None),
+        ("SNS_ENDPOINT_URL", "http://localhost:4566", "sns_endpoint_url", None),
     ],
 )
 def test_production_value_is_accepted(
@@ -122,6 +123,10 @@ BAD_VALUES = [
     ("MAX_MESSAGE_BYTES", "0"),
     ("MAX_MESSAGE_BYTES", "1.5"),
     ("MAX_MESSAGE_BYTES", "²"),
+    ("SNS_ENDPOINT_URL", "localhost:4566"),
+    ("SES_TOPIC_ARNS", "ses-inbound"),
+    ("SES_TOPIC_ARNS", "arn:aws:sqs:eu-west-1:123456789012:ses-inbound"),
+    ("SES_TOPIC_ARNS", "arn:aws:sns:eu-west-1:123456789012:ok,arn:aws:sns:eu-west-1:1234:short"),
 ]
 
 
@@ -194,3 +199,52 @@ def test_tests_may_build_settings_directly(tmp_path: Path) -> None:
     assert settings.base_url == "https://x.example"
     assert settings.storage_url == f"file:{tmp_path}/attachments"
     assert "never-printed" not in repr(settings)
+
+
+def test_tls_certificate_and_key_are_taken_together(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("certificate")
+    (tmp_path / "key.pem").write_text("key")
+    settings = Settings.from_env(
+        env(tmp_path, TLS_CERT=str(tmp_path / "cert.pem"), TLS_KEY=str(tmp_path / "key.pem"))
+    )
+    assert (settings.tls_cert, settings.tls_key) == (tmp_path / "cert.pem", tmp_path / "key.pem")
+
+
+@pytest.mark.parametrize(
+    ("given", "named"), [("TLS_CERT", "HELPDESK_TLS_KEY"), ("TLS_KEY", "HELPDESK_TLS_CERT")]
+)
+def test_tls_certificate_or_key_alone_is_refused_naming_the_missing_one(
+    tmp_path: Path, given: str, named: str
+) -> None:
+    (tmp_path / "file.pem").write_text("pem")
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env(tmp_path, **{given: str(tmp_path / "file.pem")}))
+    assert str(info.value).startswith(f"{named}:")
+
+
+@pytest.mark.parametrize("variable", ["TLS_CERT", "TLS_KEY"])
+@pytest.mark.parametrize("problem", ["missing", "a directory"])
+def test_tls_file_that_cannot_be_read_is_refused_naming_it(
+    tmp_path: Path, variable: str, problem: str
+) -> None:
+    for name in ("TLS_CERT", "TLS_KEY"):
+        (tmp_path / f"{name}.pem").write_text("pem")
+    bad = tmp_path / "bad.pem"
+    if problem == "a directory":
+        bad.mkdir()
+    files = {name: str(tmp_path / f"{name}.pem") for name in ("TLS_CERT", "TLS_KEY")}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env(tmp_path / "var", **{**files, variable: str(bad)}))
+    message = str(info.value)
+    assert message.startswith(f"HELPDESK_{variable}: {bad}")
+    assert "\n" not in message
+
+
+def test_ses_topics_are_a_list_of_arns_and_prefixes(tmp_path: Path) -> None:
+    value = " arn:aws:sns:eu-west-1:123456789012:ses-inbound , arn:aws:sns:us-east-1:123456789012:*"
+    settings = Settings.from_env(env(tmp_path, SES_TOPIC_ARNS=value))
+    assert settings.ses_topic_arns == (
+        "arn:aws:sns:eu-west-1:123456789012:ses-inbound",
+        "arn:aws:sns:us-east-1:123456789012:*",
+    )
+    assert Settings.from_env(env(tmp_path)).ses_topic_arns == ()

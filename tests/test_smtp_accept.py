@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from helpdesk.db import SessionFactory, make_engine, make_session_factory
 from helpdesk.settings import Settings
-from mailgate.smtp import start_smtp
+from mailgate.smtp import has_bare_line_ending, start_smtp
 from mailgate.spool import Spool
 from tests.mailgate.smtp_helpers import RawClient, add_mailbox, door_settings
 
@@ -209,3 +209,51 @@ def test_a_body_line_with_a_bare_cr_or_lf_is_refused(
         code, reply = client.data(RAW + line)
     assert (code, reply[:5]) == (554, b"5.6.0")
     assert Spool(smtp_settings.spool_dir).pending() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "bare"),
+    [
+        (b"", False),
+        (b"a line\r\nanother\r\n", False),
+        (b"\r\n\r\n", False),
+        (b"a\rb\r\n", True),
+        (b"a\nb\r\n", True),
+        (b"\r\r\n", True),
+        (b"\r\n\n", True),
+        (b"\n\r", True),
+        (b"ends in a CR\r", True),
+        (b"\nstarts with an LF", True),
+    ],
+)
+def test_only_crlf_pairs_count_as_line_endings(data: bytes, bare: bool) -> None:
+    assert has_bare_line_ending(data) is bare
+
+
+def test_a_pipelined_transaction_gets_each_reply_in_order(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    controller = start_smtp(smtp_settings, sessions)
+    client = RawClient(smtp_settings.smtp_listen.port)
+    try:
+        client.reply()
+        client.send(b"EHLO client.example\r\n")
+        assert b"250-PIPELINING" in client.lines()
+        # RFC 2920: everything up to DATA in one write, DATA last.
+        client.send(
+            b"MAIL FROM:<client@client.example>\r\n"
+            b"RCPT TO:<support@acme.example>\r\n"
+            b"RCPT TO:<nobody@acme.example>\r\n"
+            b"RCPT TO:<support+t0k3n@acme.example>\r\n"
+            b"DATA\r\n"
+        )
+        replies = [client.reply()[:3] for _ in range(5)]
+        assert replies == [b"250", b"250", b"550", b"250", b"354"]
+        client.send(RAW + b".\r\nQUIT\r\n")
+        assert client.reply()[:3] == b"250"
+        assert client.reply()[:3] == b"221"
+    finally:
+        client.close()
+        controller.stop()
+    [entry] = Spool(smtp_settings.spool_dir).pending()
+    assert entry.read_envelope().rcpt_tos == ("support@acme.example", "support+t0k3n@acme.example")

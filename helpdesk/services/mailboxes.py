@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from helpdesk.addresses import normalize_email
 from helpdesk.crypto import SecretBox
 from helpdesk.enums import Priority
-from helpdesk.errors import Conflict, ValidationError
+from helpdesk.errors import Conflict, NotFound, ValidationError
 from helpdesk.models import Category, Mailbox, Team, Tenant
 from helpdesk.policy import Action, can, require
 from helpdesk.principal import Principal
@@ -117,6 +118,73 @@ def imap_password(mailbox: Mailbox, box: SecretBox) -> str | None:
     return box.decrypt(mailbox.imap_password_encrypted)
 
 
+def intake_secret(mailbox: Mailbox, box: SecretBox) -> str | None:
+    """Return the mailbox's HTTP intake secret in clear, None when it has none.
+
+    Raises:
+        ConfigError: the secret key changed since the secret was stored.
+    """
+    if mailbox.intake_secret_encrypted is None:
+        return None
+    return box.decrypt(mailbox.intake_secret_encrypted)
+
+
+def issue_intake_secret(
+    session: Session, actor: Principal, mailbox_id: int, *, box: SecretBox, rotate: bool = False
+) -> str:
+    """Return the mailbox's HTTP intake secret, creating it first if it has none.
+
+    With `rotate`, a new secret replaces the old one, which stops working at once.
+
+    Raises:
+        NotFound: no such mailbox in the actor's tenant.
+        PermissionDenied: the actor may not manage the tenant.
+        ConfigError: the secret key changed since the secret was stored.
+    """
+    mailbox = get_scoped(session, Mailbox, mailbox_id, actor, "mailbox")
+    require(
+        can(actor, Action.MANAGE_TENANT, mailbox.tenant_id), "only an admin sees intake secrets"
+    )
+    existing = None if rotate else intake_secret(mailbox, box)
+    if existing is not None:
+        return existing
+    # 32 random bytes: as strong as the HMAC-SHA256 key it becomes.
+    secret = secrets.token_urlsafe(32)
+    mailbox.intake_secret_encrypted = box.encrypt(secret)
+    session.flush()
+    return secret
+
+
+def get_mailbox_by_address(session: Session, address: str) -> Mailbox:
+    """Return the mailbox whose own address this is, active or not.
+
+    Raises:
+        NotFound: no mailbox has this address (a tagged form does not count).
+    """
+    try:
+        normalized = normalize_email(address, "address")
+    except ValidationError as exc:
+        raise NotFound(f"no mailbox {address!r}") from exc
+    mailbox = session.scalar(select(Mailbox).where(Mailbox.address == normalized))
+    if mailbox is None:
+        raise NotFound(f"no mailbox {address!r}")
+    return mailbox
+
+
+def find_intake_mailbox(session: Session, mailbox_id: int) -> Mailbox | None:
+    """Return the mailbox HTTP intake may deliver to: active, of an active tenant, with a secret."""
+    return session.scalar(
+        select(Mailbox)
+        .join(Tenant, Tenant.id == Mailbox.tenant_id)
+        .where(
+            Mailbox.id == mailbox_id,
+            Mailbox.active.is_(True),
+            Tenant.active.is_(True),
+            Mailbox.intake_secret_encrypted.is_not(None),
+        )
+    )
+
+
 def find_mailbox_for_address(session: Session, address: str) -> Mailbox | None:
     """Return the active mailbox that mail to `address` is for, if any.
 
@@ -140,6 +208,25 @@ def find_mailbox_for_address(session: Session, address: str) -> Mailbox | None:
         )
     ).all()
     return max(matches, key=lambda mailbox: len(mailbox.address), default=None)
+
+
+def receiving_addresses(session: Session) -> frozenset[str]:
+    """Return the address of every mailbox that receives mail (active, of an active tenant)."""
+    query = (
+        select(Mailbox.address)
+        .join(Tenant, Tenant.id == Mailbox.tenant_id)
+        .where(Mailbox.active.is_(True), Tenant.active.is_(True))
+    )
+    return frozenset(session.scalars(query))
+
+
+def receives_mail(addresses: frozenset[str], address: str) -> bool:
+    """Whether mail to `address` (or its `local+tag` form) is for one of `addresses`."""
+    try:
+        normalized = normalize_email(address)
+    except ValidationError:
+        return False
+    return any(form in addresses for form in untagged_forms(normalized))
 
 
 def list_mailboxes(session: Session, actor: Principal, tenant_id: int) -> list[Mailbox]:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import ipaddress
 import shutil
 import socket
+import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
 from helpdesk.settings import Listen, Settings
@@ -24,14 +35,52 @@ def add_mailbox(factory: SessionFactory) -> None:
         make_mailbox(session, make_tenant(session, "acme"), MAILBOX)
 
 
-def door_settings(var_dir: Path, door: str, *, max_message_bytes: int) -> Settings:
+def door_settings(
+    var_dir: Path, door: str, *, max_message_bytes: int, **overrides: object
+) -> Settings:
     """Settings under `var_dir` with the `door` ("smtp" or "lmtp") on a free loopback port."""
     return Settings.for_var_dir(
         var_dir,
         secret_key="test-secret-key",
         max_message_bytes=max_message_bytes,
         **{f"{door}_listen": Listen("127.0.0.1", free_port())},
+        **overrides,
     )
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """Write a certificate for localhost and 127.0.0.1 and its key; return both paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def trusting(cert: Path) -> ssl.SSLContext:
+    """A client context that trusts `cert` alone, checking the host name as a sender would."""
+    return ssl.create_default_context(cafile=str(cert))
 
 
 @contextmanager
@@ -60,14 +109,23 @@ class RawClient:
 
     def reply(self) -> bytes:
         """Read one whole reply, multi-line or not, and return its last line."""
-        while True:
-            line = self._line()
-            if line[3:4] != b"-":
-                return line
+        return self.lines()[-1]
+
+    def lines(self) -> list[bytes]:
+        """Read one whole reply and return all its lines."""
+        lines = [self._line()]
+        while lines[-1][3:4] == b"-":
+            lines.append(self._line())
+        return lines
 
     def command(self, line: str) -> bytes:
         self.send(line.encode("ascii") + b"\r\n")
         return self.reply()
+
+    def start_tls(self, context: ssl.SSLContext) -> None:
+        """Turn the connection into TLS, as after a 220 to STARTTLS."""
+        assert not self._buffer, "plain text left unread before TLS"
+        self.sock = context.wrap_socket(self.sock, server_hostname="localhost")
 
     def replies_until_closed(self) -> list[bytes]:
         """Every reply line still to come, until the server closes the connection."""
@@ -89,3 +147,85 @@ class RawClient:
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\r\n", 1)
         return line
+
+
+@contextmanager
+def tls_client(port: int, cert: Path) -> Iterator[RawClient]:
+    """A raw client that has said EHLO, STARTTLS, and completed the handshake."""
+    client = RawClient(port)
+    try:
+        assert client.reply().startswith(b"220 ")
+        assert client.command("EHLO client.example").startswith(b"250 ")
+        assert client.command("STARTTLS").startswith(b"220 ")
+        client.start_tls(trusting(cert))
+        yield client
+    finally:
+        client.close()
+
+
+def noop_until_closed(client: RawClient, seconds: float) -> list[bytes]:
+    """Say NOOP every tenth of a second until the server hangs up; return its replies."""
+    replies: list[bytes] = []
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            replies.append(client.command("NOOP"))
+        except ConnectionError:
+            return replies
+        time.sleep(0.1)
+    raise AssertionError(f"still open after {seconds} s")
+
+
+def loopback(n: int) -> str:
+    """The `n`th address of 127/8 (Linux routes all of it to lo): one client address each."""
+    return f"127.0.{1 + n // 250}.{1 + n % 250}"
+
+
+class AsyncClient:
+    """A raw SMTP client on asyncio streams, so that a test can hold a thousand of them."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, port: int, source: str) -> AsyncClient:
+        """Connect from the loopback address `source` (not yet read: the greeting)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+        return cls(reader, writer)
+
+    async def reply(self, timeout: float = 10.0) -> bytes:
+        """Read one whole reply and return its last line, without CRLF.
+
+        Raises:
+            TimeoutError: no whole reply within `timeout` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                line = await self.reader.readuntil(b"\r\n")
+                if line[3:4] != b"-":
+                    return line[:-2]
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def command(self, line: str) -> bytes:
+        await self.send(line.encode("ascii") + b"\r\n")
+        return await self.reply()
+
+    async def closed_by_server(self) -> bytes | None:
+        """Read until the server closes; return all it said, or None if it reset the connection.
+
+        A server that closes while a client's bytes are still unread resets
+        the connection (that is TCP), and what it said last may be lost.
+        """
+        try:
+            return await self.reader.read()
+        except ConnectionResetError:
+            return None
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()

@@ -6,7 +6,6 @@ import dataclasses
 import smtplib
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -24,6 +23,9 @@ from tests.mailgate.smtp_helpers import (
     RawClient,
     door_settings,
     mailbox_database,
+    noop_until_closed,
+    self_signed_certificate,
+    tls_client,
 )
 
 SMALL = SessionLimits(
@@ -61,19 +63,6 @@ def greeted(port: int) -> RawClient:
     client = RawClient(port)
     assert client.reply().startswith(b"220 ")
     return client
-
-
-def noop_until_closed(client: RawClient, seconds: float) -> list[bytes]:
-    """Say NOOP every tenth of a second until the server hangs up; return its replies."""
-    replies: list[bytes] = []
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        try:
-            replies.append(client.command("NOOP"))
-        except ConnectionError:
-            return replies
-        time.sleep(0.1)
-    raise AssertionError(f"still open after {seconds} s")
 
 
 def test_a_recipient_over_the_limit_gets_452_and_the_others_are_delivered(
@@ -181,47 +170,107 @@ def test_a_session_that_never_goes_idle_still_ends_at_its_deadline(
     assert limits.session_deadline * 0.9 < lasted < limits.session_deadline + 1
 
 
-BIG = MESSAGE + (b"x" * 998 + b"\r\n") * 100  # about 100 KB
-OPEN = SessionLimits(max_connections_per_client=1000)
+# After STARTTLS aiosmtpd swaps the transport under the session: the same
+# limits must hold on the encrypted one.
 
 
-def send_timed(port: int, messages: int) -> list[float]:
-    """Send `messages` big messages on one connection; seconds from DATA's end to 250."""
-    seconds = []
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        client.ehlo("client.example")
-        for _ in range(messages):
-            client.mail(SENDER)
-            client.rcpt(MAILBOX)
-            # data() sends the body over loopback at once and then waits for
-            # the reply: nearly all it measures is the store before 250.
-            started = time.monotonic()
-            code, _ = client.data(BIG)
-            assert code == 250
-            seconds.append(time.monotonic() - started)
-    return seconds
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    return self_signed_certificate(tmp_path)
 
 
-def test_fifty_concurrent_senders_are_all_answered_250_within_a_second(
-    smtp_settings: Settings, sessions: SessionFactory
+@pytest.fixture
+def tls_settings(smtp_settings: Settings, certificate: tuple[Path, Path]) -> Settings:
+    cert, key = certificate
+    return dataclasses.replace(smtp_settings, tls_cert=cert, tls_key=key)
+
+
+def test_a_failed_handshake_closes_the_connection_and_frees_its_slot(
+    tls_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(smtp_settings, sessions, OPEN) as port, ThreadPoolExecutor(50) as pool:
-        runs = list(pool.map(lambda _: send_timed(port, 4), range(50)))
-    seconds = sorted(second for run in runs for second in run)
-    assert len(Spool(smtp_settings.spool_dir).pending()) == 200
-    assert seconds[int(len(seconds) * 0.99) - 1] < 1.0
+    with server(tls_settings, sessions, SMALL) as port:
+        for _ in range(SMALL.max_connections_per_client + 1):
+            client = RawClient(port)
+            assert client.reply().startswith(b"220 ")
+            assert client.command("STARTTLS").startswith(b"220 ")
+            client.send(b"this is not a TLS handshake\r\n" * 10)
+            assert client.replies_until_closed() == []
+            client.close()
+        time.sleep(0.1)
+        clients = [RawClient(port) for _ in range(SMALL.max_connections_per_client)]
+        assert all(client.reply().startswith(b"220 ") for client in clients)
+        for client in clients:
+            client.close()
 
 
-def test_two_hundred_idle_connections_do_not_keep_a_sender_waiting(
-    smtp_settings: Settings, sessions: SessionFactory
+def test_an_idle_client_over_tls_gets_421_and_is_closed(
+    tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
-    with server(smtp_settings, sessions, OPEN) as port, ExitStack() as stack:
-        for _ in range(200):
-            stack.callback(RawClient(port).close)
+    with server(tls_settings, sessions, SMALL) as port, tls_client(port, certificate[0]) as client:
         started = time.monotonic()
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-            greeted_after = time.monotonic() - started
-            assert client.sendmail(SENDER, [MAILBOX], MESSAGE) == {}
-            accepted_after = time.monotonic() - started
-    assert greeted_after < 2.0
-    assert accepted_after < 5.0
+        last = client.replies_until_closed()
+        waited = time.monotonic() - started
+    assert [line[:9] for line in last] == [b"421 4.4.2"]
+    assert waited < SMALL.idle_timeout + 1
+
+
+def test_commands_before_and_after_starttls_count_against_one_limit(
+    tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
+) -> None:
+    with server(tls_settings, sessions, SMALL) as port, tls_client(port, certificate[0]) as client:
+        # EHLO and STARTTLS were two of the eight commands allowed.
+        replies = [client.command("NOOP") for _ in range(SMALL.max_commands - 2)]
+        client.send(b"NOOP\r\n")
+        last = client.replies_until_closed()
+    assert all(reply.startswith(b"250") for reply in replies)
+    assert [line[:9] for line in last] == [b"421 4.7.0"]
+
+
+def test_a_session_over_tls_still_ends_at_its_deadline(
+    tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
+) -> None:
+    limits = SessionLimits(idle_timeout=0.5, session_deadline=1.5)
+    with server(tls_settings, sessions, limits) as port, tls_client(port, certificate[0]) as client:
+        started = time.monotonic()
+        replies = noop_until_closed(client, limits.session_deadline + 2)
+        lasted = time.monotonic() - started
+    assert replies[-1].startswith(b"421 4.4.2")
+    assert lasted < limits.session_deadline + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        (MESSAGE + b"x" * 1200 + b"\r\n", b"500 5.5.2"),
+        (MESSAGE + b"a bare\nline feed\r\n", b"554 5.6.0"),
+    ],
+    ids=["line-over-1000-bytes", "bare-line-feed"],
+)
+def test_body_checks_still_apply_over_tls(
+    tls_settings: Settings,
+    sessions: SessionFactory,
+    certificate: tuple[Path, Path],
+    body: bytes,
+    refusal: bytes,
+) -> None:
+    with server(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
+        for line in ("EHLO client.example", f"MAIL FROM:<{SENDER}>", f"RCPT TO:<{MAILBOX}>"):
+            assert client.command(line).startswith(b"250")
+        assert client.command("DATA").startswith(b"354")
+        client.send(body + b".\r\n")
+        assert client.reply()[:9] == refusal
+    assert Spool(tls_settings.spool_dir).pending() == []
+
+
+def test_a_client_that_stalls_its_handshake_is_closed_at_the_idle_timeout(
+    tls_settings: Settings, sessions: SessionFactory
+) -> None:
+    with server(tls_settings, sessions, SMALL) as port:
+        client = RawClient(port)
+        assert client.reply().startswith(b"220 ")
+        assert client.command("STARTTLS").startswith(b"220 ")
+        started = time.monotonic()
+        assert client.replies_until_closed() == []
+        waited = time.monotonic() - started
+        client.close()
+    assert waited < SMALL.idle_timeout + 1
