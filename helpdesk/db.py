@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,3 +74,23 @@ def ping(engine: Engine) -> None:
     """Run a trivial query; raises whatever the driver raises when the database is down."""
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
+
+
+# The advisory lock every process filing inbound mail takes (the ASCII of "hdingest").
+INGEST_LOCK_KEY = 0x6864696E67657374
+
+
+def lock_for_ingest(session: Session) -> None:
+    """Wait until no other transaction files inbound mail, for the rest of this one.
+
+    Two drains (doors on several hosts, or two doors on one) filing mail at
+    once would race: a new sender's contact created twice, a reply filed
+    before its parent's transaction committed and so opening a ticket of its
+    own. On PostgreSQL a transaction-scoped advisory lock makes them take
+    turns, released by the commit or rollback; on SQLite, beginning the
+    transaction takes the database's write lock (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
+    else:
+        session.connection()

@@ -14,6 +14,7 @@ each in its own savepoint.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +59,10 @@ class Delivery:
     tenant_id: int | None = None
 
 
+class _NeedsSavepoints(Exception):
+    """A message of a batch run without savepoints failed: the batch must run again with them."""
+
+
 @dataclass(frozen=True)
 class _Unroutable:
     """Why a message reaches no tenant's steps, and the tenant its quarantine is for."""
@@ -93,8 +98,6 @@ class Ingest:
             DatabaseUnavailable: the database cannot be reached; nothing was stored.
         """
         now = self.clock()
-        # The session begins a transaction only if the kept mailboxes must be
-        # read again or lack a recipient.
         with self._session() as session:
             routed = self._route(session, data, envelope, tenant_id)
         if isinstance(routed, _Unroutable):
@@ -121,6 +124,19 @@ class Ingest:
         pending = iter(items)
         while batch := list(itertools.islice(pending, max(1, batch_size))):
             yield from self._process_batch(batch)
+
+    def quarantine(
+        self, data: bytes, envelope: Envelope, reason: str, *, tenant_id: int | None = None
+    ) -> IngestResult:
+        """Keep a message as quarantined with `reason`, without running any step on it.
+
+        For a message that must not be processed again (it crashed the
+        processor); `retry` processes it when an admin asks.
+
+        Raises:
+            DatabaseUnavailable: the database cannot be reached; nothing was stored.
+        """
+        return self._quarantine(data, envelope, tenant_id, reason, self.clock())
 
     def retry(self, raw_message_id: int) -> list[IngestResult]:
         """Process a quarantined or held raw message again, from its stored bytes.
@@ -183,27 +199,48 @@ class Ingest:
             return self._quarantine(data, msg.envelope, tenant_of(msg), _failed(msg, exc), now)
 
     def _process_batch(self, batch: list[tuple[K, Delivery]]) -> list[tuple[K, list[IngestResult]]]:
-        # The batch's blobs are written beside it and waited for once, before
-        # the commit; one that cannot be written fails the batch, whose
-        # messages then go one at a time, so that only its own is quarantined.
-        blobs = self.lander.deferred()
-        try:
-            with self._session() as session:
-                done = [(key, self._process_in(session, item, blobs)) for key, item in batch]
-                blobs.settle()
-                return done
-        except DatabaseUnavailable:
-            raise
-        except Exception:
-            log.warning("a batch of %d messages failed to commit; one at a time", len(batch))
-            log.debug("why the batch failed", exc_info=True)
+        # A savepoint per message costs two round trips, and most batches
+        # fail nowhere: a batch runs without them first, and only when one of
+        # its messages fails is it run again with them, so that the failing
+        # one alone is rolled back and quarantined.
+        for savepoints in (False, True):
+            try:
+                return self._in_one_transaction(batch, savepoints=savepoints)
+            except DatabaseUnavailable:
+                raise
+            except _NeedsSavepoints:
+                continue
+            except Exception:
+                log.warning("a batch of %d messages failed to commit; one at a time", len(batch))
+                log.debug("why the batch failed", exc_info=True)
+                break
         return [
             (key, self.process(item.data, item.envelope, tenant_id=item.tenant_id))
             for key, item in batch
         ]
 
+    def _in_one_transaction(
+        self, batch: list[tuple[K, Delivery]], *, savepoints: bool
+    ) -> list[tuple[K, list[IngestResult]]]:
+        # The batch's blobs are written beside it and waited for once, before
+        # the commit; one that cannot be written fails the batch, whose
+        # messages then go one at a time, so that only its own is quarantined.
+        blobs = self.lander.deferred()
+        with self._session() as session:
+            done = [
+                (key, self._process_in(session, item, blobs, savepoints=savepoints))
+                for key, item in batch
+            ]
+            blobs.settle()
+            return done
+
     def _process_in(
-        self, session: Session, item: Delivery, blobs: DeferredStore | None
+        self,
+        session: Session,
+        item: Delivery,
+        blobs: DeferredStore | None,
+        *,
+        savepoints: bool = True,
     ) -> list[IngestResult]:
         now = self.clock()
         routed = self._route(session, item.data, item.envelope, item.tenant_id)
@@ -212,7 +249,10 @@ class Ingest:
             return [
                 self.lander.quarantine(session, item.data, item.envelope, tenant_id, reason, now)
             ]
-        return [self._attempt(session, item.data, copy, now, blobs) for copy in routed]
+        return [
+            self._attempt(session, item.data, copy, now, blobs, savepoints=savepoints)
+            for copy in routed
+        ]
 
     def _attempt(
         self,
@@ -221,13 +261,17 @@ class Ingest:
         msg: InboundMessage,
         now: datetime,
         blobs: DeferredStore | None,
+        *,
+        savepoints: bool = True,
     ) -> IngestResult:
         try:
-            with session.begin_nested():
+            with session.begin_nested() if savepoints else contextlib.nullcontext():
                 return self.lander.land(session, data, msg, now, blobs)
         except Exception as exc:
             if is_unreachable(exc):
                 raise DatabaseUnavailable(str(exc)) from exc
+            if not savepoints:
+                raise _NeedsSavepoints from exc
             reason = _failed(msg, exc)
         return self.lander.quarantine(session, data, msg.envelope, tenant_of(msg), reason, now)
 

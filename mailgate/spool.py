@@ -2,131 +2,108 @@
 
 Layout, Maildir style, under one root directory::
 
-    tmp/         entries being written; never read
+    tmp/         entries being written or deleted (leftovers of a crash too); never read
     new/         stored entries waiting to be processed
     processing/  entries a worker has claimed
-    done/        processed entries
-    quarantine/  entries that could not be processed, kept for a person
+    done/        processed entries, deleted some days after they arrived
+    quarantine/  entries that could not even be read, kept for a person
 
 Each entry is a directory named ``<nanoseconds>.<random hex>`` (so names sort by
-arrival) holding two files:
+arrival) holding:
 
 - ``message.eml``: the message exactly as received, byte for byte;
 - ``envelope.json``: the SMTP envelope (``mail_from``, ``rcpt_tos``,
-  ``transport``, ``received_at`` in ISO 8601 UTC, ``peer``).
+  ``transport``, ``received_at`` in ISO 8601 UTC, ``peer``) and, for imported
+  mail, the ``tenant_id`` it belongs to;
+- ``attempts``: how many times its processing was cut short (the processor
+  died holding it, or failed on it), and ``error.txt``: the last such error;
+- ``reason.txt``: in quarantine/, why it is there.
+
+The process working on an entry holds an exclusive ``flock`` on its directory,
+from before it claims the entry until it moves it on; the kernel releases it
+when that process dies, even by ``kill -9``.
 
 An entry is written completely in ``tmp/``, each file and the entry directory
-fsynced, and then renamed into ``new/`` in one atomic step, after which ``new/``
-is fsynced too: an entry in ``new/`` is always whole, and survives a crash.
+fsynced, and then renamed into ``new/`` (or, stored claimed as `helpdesk import`
+does, into ``processing/``) in one atomic step, after which that directory is
+fsynced too: an entry there is always whole, and survives a crash.
 Moving between the other directories is a rename as well; those moves are not
 fsynced, because a move lost in a crash only makes an entry be processed again,
-and processing is idempotent (one stored copy per Message-ID and tenant).
+and processing is idempotent (one stored copy per Message-ID and tenant). An
+entry in ``processing/`` whose lock nobody holds was left by a process that
+died: `Spool.recover` counts the attempt and puts it back into ``new/``, and
+any number of processes may share one spool.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-MESSAGE_FILE = "message.eml"
-ENVELOPE_FILE = "envelope.json"
-REASON_FILE = "reason.txt"
+from mailgate.spool_entry import (
+    ATTEMPTS_FILE,
+    ENVELOPE_FILE,
+    ERROR_FILE,
+    MESSAGE_FILE,
+    REASON_FILE,
+    Envelope,
+    SpoolEntry,
+    lock_entry,
+    write_note,
+)
+
+__all__ = ["STATES", "Envelope", "Spool", "SpoolEntry"]
+
 STATES = ("new", "processing", "done", "quarantine")
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """Who sent a message to whom, and how it reached us."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    transport: str
-    received_at: datetime
-    peer: str = ""
-
-    def to_json(self) -> bytes:
-        """Return the envelope as the UTF-8 JSON stored beside the message."""
-        document = {
-            "mail_from": self.mail_from,
-            "rcpt_tos": list(self.rcpt_tos),
-            "transport": self.transport,
-            "received_at": self.received_at.isoformat(),
-            "peer": self.peer,
-        }
-        return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Envelope:
-        """Read an envelope stored by `to_json`."""
-        document = json.loads(data)
-        return cls(
-            mail_from=document["mail_from"],
-            rcpt_tos=tuple(document["rcpt_tos"]),
-            transport=document["transport"],
-            received_at=datetime.fromisoformat(document["received_at"]),
-            peer=document.get("peer", ""),
-        )
-
-
-@dataclass(frozen=True)
-class SpoolEntry:
-    """One stored message; `path` is its directory in the state it was last seen in."""
-
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def state(self) -> str:
-        return self.path.parent.name
-
-    @property
-    def message_path(self) -> Path:
-        return self.path / MESSAGE_FILE
-
-    def read_message(self) -> bytes:
-        return self.message_path.read_bytes()
-
-    def read_envelope(self) -> Envelope:
-        return Envelope.from_json((self.path / ENVELOPE_FILE).read_bytes())
-
-
 class Spool:
-    """The spool directory; every method raises OSError when the disk fails it."""
+    """The spool directory; every method raises OSError when the disk fails it.
+
+    An entry this object claimed stays locked by it until it is moved on
+    (`finish`, `release`, `fail`, `quarantine`, `discard`).
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # The open lock file of each entry this object holds, by entry name.
+        self._held: dict[str, int] = {}
 
-    def store(self, data: bytes, envelope: Envelope) -> SpoolEntry:
+    def store(self, data: bytes, envelope: Envelope, *, claimed: bool = False) -> SpoolEntry:
         """Write a message durably into new/ and return its entry.
+
+        With `claimed`, the entry goes straight to processing/, claimed by
+        this object, as if `claim` had taken it from new/.
 
         Raises:
             OSError: it could not be written (disk full, no permission, ...);
                 nothing is left in new/ then.
         """
-        tmp, new = self._ensure("tmp"), self._ensure("new")
-        name = f"{time.time_ns()}.{uuid.uuid4().hex}"
+        target = self._ensure("processing" if claimed else "new")
+        tmp, name = self._ensure("tmp"), f"{time.time_ns()}.{uuid.uuid4().hex}"
         staging = tmp / name
+        lock = None
         try:
             staging.mkdir()
             _write_synced(staging / MESSAGE_FILE, data)
             _write_synced(staging / ENVELOPE_FILE, envelope.to_json())
             _sync_directory(staging)
-            staging.rename(new / name)
+            lock = lock_entry(staging) if claimed else None
+            staging.rename(target / name)
         except OSError:
+            if lock is not None:
+                os.close(lock)
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _sync_directory(new)
-        return SpoolEntry(new / name)
+        entry = SpoolEntry(target / name)
+        if lock is not None:
+            self._held[name] = lock
+        _sync_directory(target)
+        return entry
 
     def pending(self) -> list[SpoolEntry]:
         """Return the entries waiting in new/, oldest first."""
@@ -139,29 +116,92 @@ class Spool:
         return list(self._entries(state))
 
     def claim(self, entry: SpoolEntry) -> SpoolEntry | None:
-        """Move an entry from new/ to processing/; None if another worker took it first."""
-        return self._move(entry, "processing")
+        """Lock an entry of new/ and move it to processing/.
+
+        Returns None if another worker, in this process or another, took it first.
+        """
+        # The lock is taken before the move: an entry in processing/ is then
+        # always locked while its worker lives, and `recover` never takes it.
+        lock = lock_entry(entry.path)
+        if lock is None:
+            return None
+        taken = self._move(entry, "processing")
+        if taken is None:
+            os.close(lock)
+            return None
+        self._held[taken.name] = lock
+        return taken
 
     def finish(self, entry: SpoolEntry) -> SpoolEntry | None:
         """Move a processed entry to done/."""
-        return self._move(entry, "done")
+        return self._let_go(entry, "done")
 
     def release(self, entry: SpoolEntry) -> SpoolEntry | None:
-        """Put a claimed entry back into new/, to be processed again later."""
-        return self._move(entry, "new")
+        """Put a claimed entry back into new/, the attempt not counted: it was not its fault."""
+        return self._let_go(entry, "new")
+
+    def fail(self, entry: SpoolEntry, error: str) -> SpoolEntry | None:
+        """Put a claimed entry back into new/ after `error`; the attempt counts."""
+        _count_attempt(entry)
+        write_note(entry.path / ERROR_FILE, error)
+        return self._let_go(entry, "new")
 
     def quarantine(self, entry: SpoolEntry, reason: str) -> SpoolEntry | None:
         """Move an entry a person must look at to quarantine/, with the reason beside it."""
-        (entry.path / REASON_FILE).write_text(reason + "\n", encoding="utf-8")
-        return self._move(entry, "quarantine")
+        write_note(entry.path / REASON_FILE, reason)
+        return self._let_go(entry, "quarantine")
+
+    def discard(self, entry: SpoolEntry) -> None:
+        """Delete a claimed entry that is no longer needed (its message is committed)."""
+        # Moved out of sight first, so that no one ever reads a half-deleted entry.
+        gone = self._let_go(entry, "tmp")
+        if gone is not None:
+            shutil.rmtree(gone.path, ignore_errors=True)
 
     def recover(self) -> int:
-        """Put entries left in processing/ by a stopped process back into new/; return how many.
+        """Put entries left in processing/ by a process that died back into new/; return how many.
 
-        Call it once at start, before any worker claims entries.
+        Each counts an attempt. Safe at any time and from any process: an
+        entry whose worker lives is locked, and left alone.
         """
-        moved = [self._move(entry, "new") for entry in self._entries("processing")]
-        return sum(1 for entry in moved if entry is not None)
+        moved = 0
+        for entry in self._entries("processing"):
+            lock = None if entry.name in self._held else lock_entry(entry.path)
+            if lock is None:
+                continue
+            try:
+                # Counted before the move: a recovery cut short counts too,
+                # so that no crash loop goes on for ever.
+                _count_attempt(entry)
+                moved += self._move(entry, "new") is not None
+            finally:
+                os.close(lock)
+        return moved
+
+    def purge(self, before_ns: int) -> int:
+        """Delete entries of done/ (and leftovers in tmp/) that arrived before `before_ns`.
+
+        Returns how many were deleted.
+        """
+        old = [
+            entry
+            for state in ("done", "tmp")
+            for entry in self._entries(state)
+            if (entry.arrived_at_ns or before_ns) < before_ns
+        ]
+        for entry in old:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        return len(old)
+
+    def _let_go(self, entry: SpoolEntry, state: str) -> SpoolEntry | None:
+        # The move comes before the unlock: no one finds the entry unlocked
+        # in processing/ meanwhile.
+        try:
+            return self._move(entry, state)
+        finally:
+            lock = self._held.pop(entry.name, None)
+            if lock is not None:
+                os.close(lock)
 
     def _ensure(self, state: str) -> Path:
         directory = self.root / state
@@ -182,6 +222,10 @@ class Spool:
         except FileNotFoundError:
             return None
         return SpoolEntry(target)
+
+
+def _count_attempt(entry: SpoolEntry) -> None:
+    write_note(entry.path / ATTEMPTS_FILE, str(entry.attempts + 1))
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from helpdesk.db import SessionFactory
+from helpdesk.db import SessionFactory, lock_for_ingest
 
 
 class DatabaseUnavailable(Exception):
@@ -15,12 +15,19 @@ class DatabaseUnavailable(Exception):
 
 
 class Unit:
-    """One transaction; a database that cannot be reached becomes DatabaseUnavailable."""
+    """One transaction, holding the ingest lock; an unreachable database is DatabaseUnavailable."""
 
     def __init__(self, sessions: SessionFactory) -> None:
         self.session = sessions()
 
     def __enter__(self) -> Session:
+        try:
+            lock_for_ingest(self.session)
+        except DBAPIError as failure:
+            self.session.close()
+            if is_unreachable(failure):
+                raise DatabaseUnavailable(str(failure.orig)) from failure
+            raise
         return self.session
 
     def __exit__(

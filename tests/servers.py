@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -57,9 +62,21 @@ def _run(command: list[str]) -> None:
 class PostgresServer:
     port: int
     user: str = "helpdesk"
+    # How to stop and start it again: pg_ctl for its data directory, and its options.
+    pg_ctl: tuple[str, ...] = ()
+    options: str = ""
+    log: Path | None = None
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        """Stop the server at once, as a crash of the database host would."""
+        _run([*self.pg_ctl, "-m", "immediate", "-w", "stop"])
+
+    def start(self) -> None:
+        """Start the stopped server again, on the same port, and wait until it answers."""
+        _run([*self.pg_ctl, "-o", self.options, "-l", str(self.log), "-w", "start"])
 
 
 @contextlib.contextmanager
@@ -77,13 +94,13 @@ def postgres_server(base: Path) -> Iterator[PostgresServer]:
         shutil.chown(base, "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    server = PostgresServer(port)
-    _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", server.user])
     options = (
         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
     )
-    pg_ctl = [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data)]
-    _run([*pg_ctl, "-o", options, "-l", str(base / "log"), "-w", "start"])
+    pg_ctl = (*as_postgres, str(bindir / "pg_ctl"), "-D", str(data))
+    server = PostgresServer(port, pg_ctl=pg_ctl, options=options, log=base / "log")
+    _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", server.user])
+    server.start()
     try:
         yield server
     finally:
@@ -122,3 +139,63 @@ def redis_server(base: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """Run moto's server (S3, SNS and the other AWS APIs it mocks) on loopback; yields its URL."""
+    binary = Path(sys.executable).with_name("moto_server")
+    if not binary.exists():
+        missing("moto's server (moto_server)")
+    port = free_port()
+    command = [str(binary), "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        try:
+            wait_for_port(port)
+        except TimeoutError:
+            missing("moto's server (moto_server did not start)")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with waitress on an ephemeral loopback port; yields its base URL."""
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    socket_map: dict[int, Any] = {}
+    port = free_port()
+    server = create_server(app, map=socket_map, host="127.0.0.1", port=port, threads=4)
+    stopping = threading.Event()
+
+    def loop() -> None:
+        while not stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=socket_map, use_poll=True, count=1)
+
+    thread = threading.Thread(target=loop, name="test-waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stopping.set()
+        thread.join()
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(socket_map)
+
+
+def http_post(
+    url: str, body: bytes, headers: Mapping[str, str]
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """POST over a real socket; return the status, headers (any case) and body of the answer."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        connection.request("POST", parts.path, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        return response.status, response.msg, response.read()
+    finally:
+        connection.close()

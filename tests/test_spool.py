@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +21,27 @@ ENVELOPE = Envelope(
     received_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
     peer="127.0.0.1:4242",
 )
+
+# A worker in a process of its own: it claims every waiting entry, then dies
+# (SIGKILL, as a crash would) or waits to be killed.
+CLAIM_ALL = """
+import os, signal, sys, time
+from pathlib import Path
+from mailgate.spool import Spool
+spool = Spool(Path({root!r}))
+for entry in spool.pending():
+    spool.claim(entry)
+print("claimed", flush=True)
+{then}
+"""
+DIE = "os.kill(os.getpid(), signal.SIGKILL)"
+SLEEP = "time.sleep(60)"
+
+
+def claim_all_and_die(spool: Spool) -> None:
+    code = CLAIM_ALL.format(root=str(spool.root), then=DIE)
+    died = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert died.returncode == -9, died.stderr
 
 
 @pytest.fixture
@@ -52,14 +77,109 @@ def test_an_entry_is_claimed_once_then_finished(spool: Spool) -> None:
     assert done.read_message() == RAW
 
 
-def test_recover_returns_entries_left_in_processing_to_new(spool: Spool) -> None:
-    first = spool.claim(spool.store(RAW, ENVELOPE))
-    second = spool.claim(spool.store(RAW, ENVELOPE))
-    assert first is not None
-    assert second is not None
+def test_recover_returns_entries_a_dead_process_left_in_processing_to_new(spool: Spool) -> None:
+    first, second = spool.store(RAW, ENVELOPE), spool.store(RAW, ENVELOPE)
+    claim_all_and_die(spool)
+    assert [entry.name for entry in spool.entries("processing")] == [first.name, second.name]
     assert spool.recover() == 2
     assert [entry.name for entry in spool.pending()] == [first.name, second.name]
     assert spool.entries("processing") == []
+
+
+def test_recover_leaves_alone_an_entry_a_live_process_works_on(spool: Spool) -> None:
+    spool.store(RAW, ENVELOPE)
+    code = CLAIM_ALL.format(root=str(spool.root), then=SLEEP)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as worker:
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == b"claimed\n"
+        try:
+            assert Spool(spool.root).recover() == 0
+            assert len(spool.entries("processing")) == 1
+            assert spool.pending() == []
+        finally:
+            worker.kill()
+    assert Spool(spool.root).recover() == 1
+
+
+def test_another_spool_object_of_the_same_process_cannot_take_a_claimed_entry(
+    spool: Spool,
+) -> None:
+    claimed = spool.claim(spool.store(RAW, ENVELOPE))
+    assert claimed is not None
+    other = Spool(spool.root)
+    assert other.recover() == 0
+    assert spool.finish(claimed) is not None
+    assert len(spool.entries("done")) == 1
+
+
+def test_a_released_entry_waits_again_without_an_attempt_counted(spool: Spool) -> None:
+    claimed = spool.claim(spool.store(RAW, ENVELOPE))
+    assert claimed is not None
+    released = spool.release(claimed)
+    assert released is not None
+    assert (released.state, released.attempts) == ("new", 0)
+
+
+def test_a_failed_attempt_counts_and_keeps_the_error(spool: Spool) -> None:
+    claimed = spool.claim(spool.store(RAW, ENVELOPE))
+    assert claimed is not None
+    failed = spool.fail(claimed, "OSError: disk on fire")
+    assert failed is not None
+    assert (failed.state, failed.attempts, failed.last_error) == ("new", 1, "OSError: disk on fire")
+    again = spool.claim(failed)
+    assert again is not None
+    again_failed = spool.fail(again, "OSError: disk still on fire")
+    assert again_failed is not None
+    assert (again_failed.attempts, again_failed.last_error) == (2, "OSError: disk still on fire")
+
+
+def test_attempts_of_processes_that_died_add_up(spool: Spool) -> None:
+    spool.store(RAW, ENVELOPE)
+    for _ in range(3):
+        claim_all_and_die(spool)
+        spool.recover()
+    [entry] = spool.pending()
+    assert entry.attempts == 3
+
+
+def test_an_entry_stored_claimed_goes_straight_to_processing_and_stays_there(
+    spool: Spool,
+) -> None:
+    entry = spool.store(RAW, ENVELOPE, claimed=True)
+    assert (entry.state, entry.attempts) == ("processing", 0)
+    assert entry.read_message() == RAW
+    assert Spool(spool.root).recover() == 0
+    assert spool.pending() == []
+
+
+def test_a_discarded_entry_is_gone(spool: Spool) -> None:
+    entry = spool.store(RAW, ENVELOPE, claimed=True)
+    spool.discard(entry)
+    for state in ("new", "processing", "done"):
+        assert spool.entries(state) == []
+    assert list((spool.root / "tmp").iterdir()) == []
+
+
+def test_purge_deletes_done_entries_that_arrived_before_the_cutoff(spool: Spool) -> None:
+    old = spool.claim(spool.store(RAW, ENVELOPE))
+    assert old is not None
+    spool.finish(old)
+    cutoff = time.time_ns()
+    recent = spool.claim(spool.store(RAW, ENVELOPE))
+    assert recent is not None
+    spool.finish(recent)
+    waiting = spool.store(RAW, ENVELOPE)
+    assert spool.purge(cutoff) == 1
+    assert [entry.name for entry in spool.entries("done")] == [recent.name]
+    assert spool.pending() == [waiting]
+
+
+def test_the_tenant_of_imported_mail_is_kept_in_the_envelope(spool: Spool) -> None:
+    imported = Envelope("", (), "import", ENVELOPE.received_at, tenant_id=7)
+    assert spool.store(RAW, imported).read_envelope() == imported
+    document = json.loads(ENVELOPE.to_json())
+    del document["tenant_id"]
+    assert Envelope.from_json(json.dumps(document).encode()) == ENVELOPE
 
 
 def test_quarantined_entry_keeps_its_bytes_and_the_reason(spool: Spool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mailbox
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import click
 from sqlalchemy.orm import Session
 
 from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
+from helpdesk.clock import utcnow
 from helpdesk.db import session_scope
 from helpdesk.enums import RawMessageState
 from helpdesk.models import Mailbox, Ticket
@@ -41,28 +43,30 @@ def _tenant_id(runtime: Runtime, slug: str) -> int:
 def import_mail(runtime: Runtime, path: Path, slug: str) -> None:
     """Import mbox, Maildir or .eml files (a file or a folder) through the pipeline.
 
-    Safe to run again: a message already stored is recognised and skipped.
+    Each message passes through the spool, as the gateway's mail does. Safe
+    to run again: a message already stored is recognised and skipped.
     """
-    from mailgate.inbound import Envelope
-    from mailgate.ingest import DatabaseUnavailable, Delivery
+    from mailgate.drain import import_messages
+    from mailgate.ingest import DatabaseUnavailable
+    from mailgate.spool import Envelope, Spool
 
     tenant_id = _tenant_id(runtime, slug)
-    ingest = _ingest(runtime)
     sources = list(_sources(path))
-    deliveries = (
-        (None, Delivery(data, Envelope(), tenant_id))
-        for source in sources
-        for data in _messages(source)
-    )
+    messages = (data for source in sources for data in _messages(source))
+    envelope = Envelope("", (), "import", utcnow(), tenant_id=tenant_id)
+    spool = Spool(runtime.settings.spool_dir)
     outcomes: Counter[str] = Counter()
     with click.progressbar(length=sum(map(_count, sources)), label="importing") as bar:
         try:
             # Many messages to a transaction; a rerun skips what was committed.
-            for _, results in ingest.process_many(deliveries):
+            for results in import_messages(spool, _ingest(runtime), messages, envelope):
                 outcomes.update(result.action for result in results)
                 bar.update(1)
         except DatabaseUnavailable as exc:
             raise CommandFailed(f"the database went away: {exc}") from exc
+        except OSError as exc:
+            # Its str names the file: the spool's, or the one being read.
+            raise CommandFailed(f"import stopped: {exc}") from exc
     summary = ", ".join(f"{count} {action}" for action, count in sorted(outcomes.items()))
     click.echo(f"imported {outcomes.total()} messages: {summary or 'none'}")
 
@@ -105,7 +109,7 @@ def quarantine() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant's.")
 @pass_runtime
 def list_quarantine(runtime: Runtime, slug: str | None) -> None:
-    """List quarantined messages, newest first."""
+    """List quarantined messages, newest first; then spool entries that could not be read."""
     tenant_id = _tenant_id(runtime, slug) if slug else None
     with session_scope(runtime.sessions()) as session:
         rows = list_raw_messages(
@@ -115,7 +119,11 @@ def list_quarantine(runtime: Runtime, slug: str | None) -> None:
             when = raw.received_at.strftime("%Y-%m-%d %H:%M:%S")
             tenant = raw.tenant_id if raw.tenant_id is not None else "-"
             click.echo(f"{raw.id}\t{when}\ttenant {tenant}\t{raw.size} bytes\t{raw.reason}")
-    if not rows:
+    # Entries of no known tenant, so only in the full list.
+    unreadable = [] if slug else list(_unreadable_spool_entries(runtime))
+    for line in unreadable:
+        click.echo(line)
+    if not rows and not unreadable:
         click.echo("quarantine is empty", err=True)
 
 
@@ -138,6 +146,18 @@ def retry(runtime: Runtime, raw_id: int) -> None:
         detail = f": {result.reason}" if result.reason else ""
         ticket = f" (ticket id {result.ticket_id})" if result.ticket_id else ""
         click.echo(f"{result.action}{ticket}{detail}")
+
+
+def _unreadable_spool_entries(runtime: Runtime) -> Iterator[str]:
+    """A line for each entry of the spool's quarantine/: files the drain could not even read."""
+    from mailgate.spool import Spool
+
+    for entry in reversed(Spool(runtime.settings.spool_dir).entries("quarantine")):
+        arrived = datetime.fromtimestamp((entry.arrived_at_ns or 0) / 1e9, UTC)
+        size = entry.message_path.stat().st_size if entry.message_path.exists() else 0
+        reason = entry.reason or "no reason recorded"
+        when = arrived.strftime("%Y-%m-%d %H:%M:%S")
+        yield f"spool\t{when}\ttenant -\t{size} bytes\t{reason} (kept in {entry.path})"
 
 
 def _sources(path: Path) -> Iterator[Path]:

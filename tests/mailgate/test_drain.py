@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import dataclasses
 import smtplib
+import subprocess
+import sys
 import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from helpdesk.db import make_engine, make_session_factory
+from helpdesk.enums import RawMessageState
+from helpdesk.models import RawMessage
 from helpdesk.settings import Listen, Settings
-from mailgate.drain import SpoolDrainer, drain_spool
+from helpdesk.storage import BlobStore
+from helpdesk.storage.local import LocalBlobStore
+from mailgate.drain import (
+    GAVE_UP,
+    KEEP_DONE,
+    SpoolDrainer,
+    drain_spool,
+    import_messages,
+)
 from mailgate.ingest import DatabaseUnavailable, Ingest
 from mailgate.smtp import start_smtp
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW
-from tests.mailgate.desk import build_desk, mail
+from tests.mailgate.desk import Desk, build_desk, mail
 from tests.servers import free_port
+from tests.test_spool import CLAIM_ALL, SLEEP, claim_all_and_die
 
 
 def stored(spool: Spool, data: bytes) -> None:
@@ -50,7 +65,31 @@ def test_database_away_leaves_the_message_waiting_in_the_spool(
     with pytest.raises(DatabaseUnavailable):
         drain_spool(spool, broken)
     assert len(spool.pending()) == 1
+    assert spool.pending()[0].attempts == 0
     assert spool.entries("done") == []
+
+
+def broken_ingest(desk: Desk, tmp_path: Path) -> Ingest:
+    gone = dataclasses.replace(desk.settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    return Ingest(gone, make_session_factory(make_engine(gone.database_url)), desk.ingest.store)
+
+
+def test_an_import_that_loses_the_database_leaves_its_mail_for_the_next_drain(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
+    # From 60 senders, so that no hourly limit per sender holds any back.
+    messages = [mail(f"c{n}@client.example", to="x@elsewhere.example") for n in range(60)]
+    with pytest.raises(DatabaseUnavailable):
+        list(import_messages(spool, broken_ingest(desk, tmp_path), messages, imported))
+    # Both batches, the one in hand and the one written ahead, wait in new/ for a drain.
+    assert len(spool.pending()) == 60
+    assert spool.entries("processing") == []
+    assert drain_spool(spool, desk.ingest) == 60
+    assert len(desk.tickets(desk.globex)) == 60
+    assert spool.pending() == []
 
 
 def test_unreadable_entry_goes_to_the_spool_quarantine_and_others_go_on(
@@ -85,6 +124,175 @@ def test_mail_accepted_over_smtp_becomes_a_ticket(settings: Settings, engine: En
         controller.stop()
     [ticket] = desk.tickets(desk.acme)
     assert ticket.subject == "Printer on fire"
+
+
+class Outage(LocalBlobStore):
+    """A blob store that refuses every write while `down`, as an unreachable S3 does."""
+
+    down = False
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.down:
+            raise OSError("blob store unreachable")
+        super().put(key, data)
+
+
+def ingest_with(
+    desk: Desk, *, store: BlobStore | None = None, clock: Callable[[], datetime] = lambda: NOW
+) -> Ingest:
+    return Ingest(desk.settings, desk.sessions, store or desk.ingest.store, clock=clock)
+
+
+def processing_seen(spool: Spool, seen: list[int]) -> datetime:
+    """A clock that notes how many entries are claimed whenever a message is processed."""
+    seen.append(len(spool.entries("processing")))
+    return NOW
+
+
+def test_fresh_mail_goes_many_to_a_transaction_and_mail_in_hand_at_a_crash_one_at_a_time(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    seen: list[int] = []
+    ingest = ingest_with(desk, clock=lambda: processing_seen(spool, seen))
+    for n in range(4):
+        stored(spool, mail(subject=f"fresh {n}"))
+    assert drain_spool(spool, ingest) == 4
+    assert seen == [4, 4, 4, 4]
+    # Given four messages a processor had claimed when it died
+    for n in range(4):
+        stored(spool, mail(subject=f"suspect {n}"))
+    claim_all_and_die(spool)
+    assert spool.recover() == 4
+    seen.clear()
+    # Then each is processed in a transaction of its own, and all of them land
+    assert drain_spool(spool, ingest) == 4
+    assert seen == [1, 1, 1, 1]
+    assert len(desk.tickets(desk.acme)) == 8
+
+
+def test_a_message_that_crashed_the_processor_three_times_is_quarantined_for_an_admin(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    stored(spool, mail(subject="Poison"))
+    for _ in range(3):
+        claim_all_and_die(spool)
+        spool.recover()
+    assert drain_spool(spool, desk.ingest) == 0
+    assert desk.tickets(desk.acme) == []
+    [entry] = spool.entries("done")
+    [raw] = desk.run(lambda s: s.query(RawMessage).all())
+    assert (raw.state, raw.reason) == (RawMessageState.QUARANTINED, GAVE_UP)
+    assert raw.envelope_from == "ann@client.example"
+    assert desk.ingest.store.get(raw.storage_key) == entry.read_message()
+    # An admin retries it, and it is processed after all
+    [retried] = desk.ingest.retry(raw.id)
+    assert retried.action == "created"
+
+
+def test_an_error_escaping_ingest_puts_the_batch_back_and_it_lands_once_the_error_is_gone(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    store = Outage(tmp_path / "blobs")
+    ingest = ingest_with(desk, store=store)
+    stored(spool, mail(subject="one"))
+    stored(spool, mail(subject="two"))
+    store.down = True
+    with pytest.raises(OSError, match="blob store unreachable"):
+        drain_spool(spool, ingest)
+    assert spool.entries("processing") == []
+    assert [entry.attempts for entry in spool.pending()] == [1, 1]
+    store.down = False
+    assert drain_spool(spool, ingest) == 2
+    assert len(desk.tickets(desk.acme)) == 2
+
+
+def test_a_message_failing_three_times_is_quarantined_with_the_last_error(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    store = Outage(tmp_path / "blobs")
+    ingest = ingest_with(desk, store=store)
+    stored(spool, mail())
+    store.down = True
+    for _ in range(3):
+        with pytest.raises(OSError, match="unreachable"):
+            drain_spool(spool, ingest)
+    store.down = False
+    assert drain_spool(spool, ingest) == 0
+    [raw] = desk.run(lambda s: s.query(RawMessage).all())
+    assert raw.state == RawMessageState.QUARANTINED
+    assert raw.reason == f"{GAVE_UP}; last error: OSError: blob store unreachable"
+
+
+def test_a_drain_leaves_alone_what_a_live_process_works_on_and_takes_over_when_it_dies(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    stored(spool, mail())
+    drainer = SpoolDrainer(spool, desk.ingest)
+    code = CLAIM_ALL.format(root=str(spool.root), then=SLEEP)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as sibling:
+        assert sibling.stdout is not None
+        assert sibling.stdout.readline() == b"claimed\n"
+        drainer.start()
+        try:
+            time.sleep(1.0)
+            assert desk.tickets(desk.acme) == []
+            assert len(spool.entries("processing")) == 1
+            sibling.kill()
+            sibling.wait()
+            deadline = time.monotonic() + 10
+            while not desk.tickets(desk.acme) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            drainer.stop()
+    assert len(desk.tickets(desk.acme)) == 1
+    assert [entry.attempts for entry in spool.entries("done")] == [1]
+
+
+def test_mail_a_killed_import_left_in_the_spool_lands_in_its_tenant(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    # No recipient and no mailbox in its headers: only the import's tenant routes it.
+    imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
+    spool.store(mail(to="someone@elsewhere.example"), imported)
+    claim_all_and_die(spool)
+    assert spool.recover() == 1
+    assert drain_spool(spool, desk.ingest) == 1
+    [ticket] = desk.tickets(desk.globex)
+    assert ticket.subject == "Printer on fire"
+
+
+def test_the_drain_deletes_processed_entries_older_than_a_week_and_keeps_the_rest(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    stored(spool, mail(subject="old"))
+    stored(spool, mail(subject="recent"))
+    assert drain_spool(spool, desk.ingest) == 2
+    # Entry names carry their arrival time: make one of them eight days old.
+    old, recent = spool.entries("done")
+    eight_days_ago = time.time_ns() - (KEEP_DONE + timedelta(days=1)).total_seconds() * 1e9
+    old.path.rename(old.path.with_name(f"{int(eight_days_ago)}.{old.name.split('.')[1]}"))
+    drainer = SpoolDrainer(spool, desk.ingest)
+    drainer.start()
+    deadline = time.monotonic() + 10
+    while len(spool.entries("done")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    drainer.stop()
+    assert [entry.name for entry in spool.entries("done")] == [recent.name]
+    assert len(desk.tickets(desk.acme)) == 2
 
 
 def _address(settings: Settings) -> tuple[str, int]:

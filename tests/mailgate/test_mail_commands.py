@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.models import Message, RawMessage, Ticket
+from mailgate.spool import Envelope, Spool
+from tests.factories import NOW
 from tests.mailgate.desk import mail
 from tests.test_cli import Helpdesk, environment
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mail"
+SMTP_ENVELOPE = Envelope("ann@client.example", ("support@acme.test",), "smtp", NOW)
 
 
 @pytest.fixture
@@ -59,6 +62,30 @@ def test_import_of_an_mbox_makes_tickets_and_a_rerun_creates_nothing(
     again = acme("import", str(path), "--tenant", "acme")
     assert "3 duplicate" in again.stdout
     assert counts(acme) == (2, 3, 3)
+    assert spool_files(tmp_path) == []
+
+
+def spool_files(tmp_path: Path) -> list[Path]:
+    return [path for path in (tmp_path / "var" / "spool").rglob("*") if path.is_file()]
+
+
+def test_import_passes_through_the_spool_and_leaves_no_copy_there(
+    acme: Helpdesk, tmp_path: Path
+) -> None:
+    # Given mail already waiting in the spool, as the gateway stored it
+    spool = Spool(tmp_path / "var" / "spool")
+    waiting = spool.store(mail(subject="Waiting"), SMTP_ENVELOPE)
+    (tmp_path / "one.eml").write_bytes(mail(subject="Imported"))
+    # When a file is imported
+    result = acme("import", str(tmp_path / "one.eml"), "--tenant", "acme")
+    # Then it is a ticket, its spool entry is gone, and the gateway's mail is left to the gateway
+    assert result.exit_code == 0, result.output
+    assert "imported 1 messages: 1 created" in result.stdout
+    with acme.session() as session:
+        raw = session.scalars(select(RawMessage)).one()
+        assert (raw.transport, raw.envelope_to) == ("import", {"rcpt_tos": []})
+    assert spool.pending() == [waiting]
+    assert sorted(spool_files(tmp_path)) == [waiting.path / "envelope.json", waiting.message_path]
 
 
 def test_import_of_a_maildir_reads_every_message(acme: Helpdesk, tmp_path: Path) -> None:
@@ -92,6 +119,23 @@ def test_quarantine_retry_runs_the_message_again(acme: Helpdesk, tmp_path: Path)
     retried = acme("quarantine", "retry", raw_id)
     assert retried.exit_code == 0, retried.output
     assert retried.stdout.startswith("quarantined: MalformedMessage")
+
+
+def test_quarantine_list_shows_spool_entries_that_could_not_be_read(
+    acme: Helpdesk, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "var" / "spool")
+    claimed = spool.claim(spool.store(b"half a message", SMTP_ENVELOPE))
+    assert claimed is not None
+    kept = spool.quarantine(claimed, "unreadable spool entry: envelope.json is not JSON")
+    assert kept is not None
+    listed = acme("quarantine", "list")
+    assert listed.exit_code == 0, listed.output
+    line = listed.stdout.strip()
+    assert line.startswith("spool\t")
+    assert "14 bytes\tunreadable spool entry: envelope.json is not JSON" in line
+    assert str(kept.path) in line
+    assert acme("quarantine", "list", "--tenant", "acme").stdout == ""
 
 
 def test_quarantine_retry_of_an_unknown_id_fails_in_one_line(acme: Helpdesk) -> None:
