@@ -20,6 +20,8 @@ from helpdesk.storage import check_storage_url
 DEFAULT_MAX_MESSAGE_BYTES = 26_214_400
 # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
 _DIGITS = re.compile(r"[0-9]+")
+# arn:PARTITION:sns:REGION:ACCOUNT:TOPIC, or a prefix of one ending in "*".
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:([a-z0-9-]+:([0-9]{12}:([A-Za-z0-9_.-]+|\*)|\*)|\*)")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class Settings:
     # Where SNS signing certificates are fetched (the path of SigningCertURL is
     # kept); None: from SigningCertURL itself, an sns.REGION.amazonaws.com host.
     sns_endpoint_url: str | None = None
+    # The SNS topics whose SES notifications are taken; an entry ending in "*"
+    # is a prefix. Empty: the SES door refuses every notification.
+    ses_topic_arns: tuple[str, ...] = ()
 
     @classmethod
     def for_var_dir(cls, var_dir: Path, **overrides: object) -> Settings:
@@ -77,8 +82,13 @@ class Settings:
         return cls(**defaults)  # type: ignore[arg-type]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, create_secret_key: bool = True
+    ) -> Settings:
         """Read HELPDESK_* variables.
+
+        With `create_secret_key=False` a missing secret key is made up for this
+        process only and nothing is written (`helpdesk doctor` only reads).
 
         Raises:
             ConfigError: a variable has a bad value; the message names it.
@@ -110,8 +120,10 @@ class Settings:
             sns_endpoint_url=_optional_url(
                 "HELPDESK_SNS_ENDPOINT_URL", get("HELPDESK_SNS_ENDPOINT_URL")
             ),
+            ses_topic_arns=_topic_arns(get("HELPDESK_SES_TOPIC_ARNS")),
             # Last, so that a bad value elsewhere fails before anything is written.
-            secret_key=get("HELPDESK_SECRET_KEY") or _stored_secret_key(var_dir),
+            secret_key=get("HELPDESK_SECRET_KEY")
+            or _stored_secret_key(var_dir, create=create_secret_key),
         )
 
     @property
@@ -127,6 +139,17 @@ def _authserv_id(value: str | None) -> str | None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,252}", value):
         raise ConfigError("HELPDESK_AUTHSERV_ID: expected a host name such as mx.example.com")
     return value
+
+
+def _topic_arns(value: str | None) -> tuple[str, ...]:
+    entries = tuple(entry.strip() for entry in (value or "").split(",") if entry.strip())
+    for entry in entries:
+        if not _TOPIC_ARN.fullmatch(entry):
+            raise ConfigError(
+                "HELPDESK_SES_TOPIC_ARNS: expected SNS topic ARNs such as "
+                f"arn:aws:sns:eu-west-1:123456789012:ses-inbound (or ending in *), got {entry!r}"
+            )
+    return entries
 
 
 def _tls_files(cert: str | None, key: str | None) -> dict[str, Path | None]:
@@ -243,13 +266,15 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     return int(value)
 
 
-def _stored_secret_key(var_dir: Path) -> str:
+def _stored_secret_key(var_dir: Path, *, create: bool = True) -> str:
     """Read the secret key kept in the var directory, creating it on first use."""
     path = var_dir / "secret_key"
     existing = _read_secret_key(path)
     if existing is not None:
         return existing
     key = secrets.token_urlsafe(48)
+    if not create:
+        return key
     try:
         var_dir.mkdir(parents=True, exist_ok=True)
         _create_secret_key(path, key)
@@ -296,3 +321,10 @@ def _create_secret_key(path: Path, key: str) -> None:
         os.link(temporary, path)
     finally:
         os.unlink(temporary)
+
+
+def secret_key_is_stored(environ: Mapping[str, str] | None = None) -> bool:
+    """Tell whether HELPDESK_SECRET_KEY is set or <var>/secret_key exists; nothing is created."""
+    env = os.environ if environ is None else environ
+    var_dir = Path(env.get("HELPDESK_VAR_DIR") or "./var").resolve()
+    return bool(env.get("HELPDESK_SECRET_KEY")) or (var_dir / "secret_key").is_file()

@@ -6,11 +6,13 @@ import mailbox
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,8 @@ from helpdesk.services.mailboxes import find_mailbox_for_address, imap_password
 from helpdesk.services.tenants import get_tenant_by_slug
 from helpdesk.services.tokens import authenticate_api_token
 from helpdesk.services.users import authenticate_password, get_user_by_email
+from helpdesk.settings import Settings
+from mailgate.signed_intake import signature_header
 from tests.factories import NOW, make_ticket
 from tests.mailgate.desk import mail
 from tests.servers import free_port
@@ -221,6 +225,42 @@ def test_mailbox_imap_url_without_password_is_a_usage_error(acme: Helpdesk) -> N
         "--imap-url", "imaps://help@imap.acme.example/INBOX",
     )  # fmt: skip
     assert "--imap-url needs --imap-password-stdin" in one_line_error(result)
+
+
+def test_mailbox_intake_secret_is_printed_alone_and_stays_until_rotated(
+    acme: Helpdesk, tmp_path: Path, make_app: Callable[[Settings], Flask]
+) -> None:
+    acme("mailbox", "create", "--tenant", "acme", "--address", "support@acme.example")
+    first = acme("mailbox", "intake-secret", "Support@Acme.example")
+    assert first.exit_code == 0, first.output
+    [secret] = first.stdout.splitlines()
+    assert first.stdout == secret + "\n"
+    with acme.session() as session:
+        url = f"/inbound/{session.query(Mailbox).one().id}"
+    assert f"http://127.0.0.1:5000{url} " in first.stderr
+    assert acme("mailbox", "intake-secret", "support@acme.example").stdout == first.stdout
+    rotated = acme("mailbox", "intake-secret", "support@acme.example", "--rotate")
+    [new_secret] = rotated.stdout.splitlines()
+    assert new_secret != secret
+    assert acme("mailbox", "intake-secret", "support@acme.example").stdout == rotated.stdout
+    # Signed with the old secret, a message is refused; with the new one, taken.
+    settings = Settings.for_var_dir(
+        tmp_path / "var", database_url=acme.database_url, secret_key=SECRET
+    )
+    client = make_app(settings).test_client()
+    body, timestamp = mail(), str(int(time.time()))
+    for key, status in ((secret, 401), (new_secret, 202)):
+        headers = {
+            "X-Helpdesk-Timestamp": timestamp,
+            "X-Helpdesk-Signature": signature_header(key, timestamp, body),
+        }
+        assert client.post(url, data=body, headers=headers).status_code == status
+
+
+def test_intake_secret_of_an_unknown_mailbox_fails_in_one_line(acme: Helpdesk) -> None:
+    result = acme("mailbox", "intake-secret", "ghost@acme.example")
+    assert one_line_error(result) == "no mailbox 'ghost@acme.example'"
+    assert result.stdout == ""
 
 
 def test_token_create_prints_only_a_working_token(acme: Helpdesk) -> None:

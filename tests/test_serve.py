@@ -24,9 +24,10 @@ from sqlalchemy import func, select
 from helpdesk.db import make_engine, make_session_factory
 from helpdesk.models import Tenant, Ticket
 from helpdesk.services.users import authenticate_password
+from mailgate.signed_intake import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_header
 from mailgate.spool import Spool
 from tests.factories import NOW
-from tests.servers import free_port
+from tests.servers import free_port, http_post
 
 pytestmark = pytest.mark.slow
 
@@ -91,9 +92,9 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[Served]:
+def serving(env: dict[str, str], *args: str, command: str = "serve") -> Iterator[Served]:
     process = subprocess.Popen(
-        [HELPDESK, "serve", *args],
+        [HELPDESK, command, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -243,6 +244,42 @@ def test_serve_with_lmtp_listen_accepts_lmtp_and_the_mail_becomes_a_ticket(
         mailbox = field(served.banner(), "Demo mailbox")
         with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as client:
             assert client.sendmail("someone@client.example", [mailbox], MESSAGE) == {}
+        deadline = time.monotonic() + 10
+        while subjects(tmp_path) != ["hello"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert served.stop()[0] == 0
+    assert subjects(tmp_path) == ["hello"]
+
+
+def helpdesk(env: dict[str, str], *args: str) -> str:
+    """Run one `helpdesk` command to its end and return its stdout."""
+    done = subprocess.run(
+        [HELPDESK, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_procfiles_web_role_takes_signed_mail_and_processes_it(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    # Given the release step and an operator's set-up, as in production,
+    helpdesk(environment, "db", "upgrade")
+    helpdesk(environment, "tenant", "create", "acme", "--name", "Acme")
+    helpdesk(environment, "mailbox", "create", "--tenant", "acme", "--address", "help@acme.test")
+    secret = helpdesk(environment, "mailbox", "intake-secret", "help@acme.test").strip()
+    web_port = port_of(environment, "HELPDESK_WEB_LISTEN")
+    # when a sending service posts a signed message to `helpdesk web` alone,
+    with serving(environment, command="web") as served:
+        assert served.lines.get(timeout=60) == f"web on http://127.0.0.1:{web_port}/"
+        timestamp = str(int(time.time()))
+        headers = {
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature_header(secret, timestamp, MESSAGE),
+        }
+        url = f"http://127.0.0.1:{web_port}/inbound/1"
+        assert http_post(url, MESSAGE, headers)[0] == 202
+        # then the drain beside the web role makes a ticket of it.
         deadline = time.monotonic() + 10
         while subjects(tmp_path) != ["hello"] and time.monotonic() < deadline:
             time.sleep(0.1)

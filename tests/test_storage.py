@@ -20,7 +20,7 @@ from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore, content_key, open_blob_store, validate_key
 from helpdesk.storage.local import LocalBlobStore
 from helpdesk.storage.s3 import S3BlobStore
-from tests.servers import free_port, missing, wait_for_port
+from tests.servers import moto_server
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,23 +67,10 @@ class MotoS3:
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[MotoS3]:
     """Run moto's S3 server on an ephemeral loopback port, with one bucket."""
-    binary = Path(sys.executable).with_name("moto_server")
-    if not binary.exists():
-        missing("moto's S3 server (moto_server)")
-    port = free_port()
-    command = [str(binary), "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        try:
-            wait_for_port(port)
-        except TimeoutError:
-            missing("moto's S3 server (moto_server did not start)")
-        s3 = MotoS3(f"http://127.0.0.1:{port}")
+    with moto_server() as endpoint_url:
+        s3 = MotoS3(endpoint_url)
         s3.client().create_bucket(Bucket=s3.bucket)
         yield s3
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])

@@ -52,8 +52,10 @@ def _register_blueprints(app: Flask) -> None:
     # Imported here: the blueprints import this module for `app_state`.
     from web import api
     from web.health import health
+    from web.inbound import inbound
 
     app.register_blueprint(health)
+    app.register_blueprint(inbound)
     api.install(app, app_state(app).settings)
 
 

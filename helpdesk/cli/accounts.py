@@ -15,7 +15,12 @@ from helpdesk.enums import Role
 from helpdesk.models import User
 from helpdesk.passwords import generate_password
 from helpdesk.principal import Operator
-from helpdesk.services.mailboxes import create_mailbox, credentials_box
+from helpdesk.services.mailboxes import (
+    create_mailbox,
+    credentials_box,
+    get_mailbox_by_address,
+    issue_intake_secret,
+)
 from helpdesk.services.tenants import create_tenant, get_tenant_by_slug
 from helpdesk.services.tokens import create_api_token
 from helpdesk.services.users import create_user, get_user_by_email
@@ -120,6 +125,23 @@ def create_mailbox_command(
             now=utcnow(),
         )
     click.echo(f"created mailbox {created.address} in tenant {home.slug}")
+
+
+@mailbox.command("intake-secret")
+@click.argument("address")
+@click.option("--rotate", is_flag=True, help="Replace the secret; the old one stops working.")
+@pass_runtime
+def intake_secret_command(runtime: Runtime, address: str, rotate: bool) -> None:
+    """Print the secret that signs HTTP and SES intake for ADDRESS, creating it once."""
+    box = credentials_box(runtime.settings.secret_key)
+    with session_scope(runtime.sessions()) as session:
+        found = get_mailbox_by_address(session, address)
+        secret = issue_intake_secret(session, Operator(), found.id, box=box, rotate=rotate)
+    # Printed only once committed: a rotated secret shown is the one in force.
+    click.echo(secret)
+    # The URLs go to stderr, so that a script reading stdout gets the secret alone.
+    base = f"{runtime.settings.base_url}/inbound"
+    click.echo(f"signed intake: {base}/{found.id}  SES via SNS: {base}/ses/{found.id}", err=True)
 
 
 @click.group()
