@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from helpdesk.cli import accounts, db, mail, search, serve
+from helpdesk.cli import accounts, db, doctor, mail, search, serve
 from helpdesk.cli.base import HelpdeskGroup, Runtime
 
 
@@ -37,6 +37,7 @@ for command in (
     mail.import_mail,
     mail.mail,
     mail.quarantine,
+    doctor.doctor,
 ):
     cli.add_command(command)
 
