@@ -48,15 +48,20 @@ TICKET_BY_ID = select(*REF_COLUMNS).where(Ticket.tenant_id == _TENANT, Ticket.id
 TICKET_BY_NUMBER = select(*REF_COLUMNS).where(
     Ticket.tenant_id == _TENANT, Ticket.number == bindparam("number")
 )
-TICKET_AWAITING = (
-    select(*REF_COLUMNS)
-    .join(ThreadReference, ThreadReference.ticket_id == Ticket.id)
+# The reference is one row of a unique index, and its ticket is found by primary
+# key: written as a join, a planner that believes the tables small (fresh,
+# not yet analyzed) scans every ticket of the tenant for each mail instead.
+_AWAITED_TICKET = (
+    select(ThreadReference.ticket_id)
     .where(
         ThreadReference.tenant_id == _TENANT,
         ThreadReference.message_id == bindparam("message_id"),
         ThreadReference.seen.is_(False),
-        Ticket.tenant_id == _TENANT,
     )
+    .scalar_subquery()
+)
+TICKET_AWAITING = select(*REF_COLUMNS).where(
+    Ticket.id == _AWAITED_TICKET, Ticket.tenant_id == _TENANT
 )
 AGENT_FOR = (
     select(User.id)

@@ -112,7 +112,7 @@ def _open(
         requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
         cc=mail.cc, body_html=mail.body_html, body_full_text=_full_text(mail),
         message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
-        requester_contact=known,
+        requester_contact=known, mailbox_defaults=mail.mailbox_defaults,
     )  # fmt: skip
     system = System(mail.tenant_id)
     ticket, first = open_new_ticket(session, system, mail.tenant_id, request, now=now)

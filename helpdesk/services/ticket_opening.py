@@ -44,6 +44,27 @@ _NEXT_NUMBER = (
 )
 
 
+@dataclass(frozen=True)
+class MailboxDefaults:
+    """What a mailbox gives the tickets its mail opens: team, priority and category."""
+
+    tenant_id: int
+    mailbox_id: int
+    team_id: int | None
+    priority: Priority
+    category_id: int | None
+
+    @classmethod
+    def of(cls, mailbox: Mailbox) -> MailboxDefaults:
+        return cls(
+            mailbox.tenant_id,
+            mailbox.id,
+            mailbox.default_team_id,
+            mailbox.default_priority,
+            mailbox.default_category_id,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewTicket:
     """What a ticket is opened with: its first message, requester and initial fields.
@@ -70,6 +91,8 @@ class NewTicket:
     mail: MailFacts | None = None
     # The contact owning `requester_email`, when the caller already looked it up.
     requester_contact: Contact | None = None
+    # The defaults of the mailbox `mailbox_id`, when the caller already read them.
+    mailbox_defaults: MailboxDefaults | None = None
 
 
 def next_ticket_number(session: Session, tenant_id: int) -> int:
@@ -197,7 +220,7 @@ def _prepared(
     subject = clean_subject(request.subject, lenient=source is Source.EMAIL)
     checked_body(request.body, source)
     requester = _requester(session, actor, tenant_id, request, now=now)
-    mailbox = _mailbox(session, tenant_id, request.mailbox_id)
+    mailbox = _mailbox(session, tenant_id, request)
     fields = _initial_custom_fields(session, actor, tenant_id, request.custom_fields)
     ticket = _new_ticket(
         session, tenant_id, subject=subject, requester=requester, source=source, now=now
@@ -273,30 +296,33 @@ def _first_author(actor: Principal, requester: Contact) -> Author:
     return author if author.type is AuthorType.AGENT else Author.contact(requester.id)
 
 
-def _mailbox(session: Session, tenant_id: int, mailbox_id: int | None) -> Mailbox | None:
-    if mailbox_id is None:
+def _mailbox(session: Session, tenant_id: int, request: NewTicket) -> MailboxDefaults | None:
+    if request.mailbox_id is None:
         return None
-    mailbox = session.get(Mailbox, mailbox_id)
+    known = request.mailbox_defaults
+    if known is not None and (known.tenant_id, known.mailbox_id) == (tenant_id, request.mailbox_id):
+        return known
+    mailbox = session.get(Mailbox, request.mailbox_id)
     if mailbox is None or mailbox.tenant_id != tenant_id:
         raise NotFound("no such mailbox")
-    return mailbox
+    return MailboxDefaults.of(mailbox)
 
 
 def _apply_defaults(
     session: Session,
     ticket: Ticket,
-    mailbox: Mailbox | None,
+    mailbox: MailboxDefaults | None,
     priority: Priority | None,
     category: str | None,
 ) -> None:
-    ticket.mailbox_id = mailbox.id if mailbox else None
-    ticket.team_id = mailbox.default_team_id if mailbox else None
-    fallback = mailbox.default_priority if mailbox else Priority.NORMAL
+    ticket.mailbox_id = mailbox.mailbox_id if mailbox else None
+    ticket.team_id = mailbox.team_id if mailbox else None
+    fallback = mailbox.priority if mailbox else Priority.NORMAL
     ticket.priority = parse_priority(priority) if priority else fallback
     if category:
         ticket.category_id = category_id(session, ticket.tenant_id, category)
     elif mailbox:
-        ticket.category_id = mailbox.default_category_id
+        ticket.category_id = mailbox.category_id
 
 
 def _initial_custom_fields(
