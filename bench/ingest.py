@@ -109,7 +109,7 @@ def _options() -> argparse.Namespace:
         type=int,
         default=0,
         help="experiment: drain in this many processes of their own, not in a thread beside "
-        "the server as `helpdesk smtp` does (more than one is not safe yet; see docs)",
+        "the server as `helpdesk smtp` does (several take turns: filing holds a lock)",
     )
     parser.add_argument(
         "--switch-interval",
