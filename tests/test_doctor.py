@@ -171,7 +171,7 @@ def empty_database(
         url = f"sqlite:///{tmp_path / 'empty.db'}"
     else:
         server: PostgresServer = request.getfixturevalue("pg_server")
-        name = f"empty_{next(_empty_databases)}"
+        name = f"doctor_empty_{next(_empty_databases)}"
         admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
