@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from helpdesk import migrate
 from helpdesk.db import make_engine
 from helpdesk.settings import Settings
 from helpdesk.storage.local import LocalBlobStore
-from tests.servers import PostgresServer, postgres_server, redis_server
+from tests.servers import PostgresServer, private_postgres, redis_server
 from tests.ticket_helpers import Desk, make_desk
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -27,15 +26,8 @@ _database_names = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    # pytest's temporary directories are private to root; the postgres user
-    # needs a directory of its own that it can reach.
-    base = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
-    base.chmod(0o755)
-    try:
-        with postgres_server(base / "cluster") as server:
-            yield server
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with private_postgres("helpdesk-pg-") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +41,28 @@ def pg_template(pg_server: PostgresServer) -> str:
     migrate.upgrade(engine)
     engine.dispose()
     return "helpdesk_template"
+
+
+@pytest.fixture
+def empty_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database of the test's backend with nothing in it, not even Alembic's."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("pg_server")
+        name = f"empty_{next(_database_names)}"
+        admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        url = server.url(name)
+    engine = make_engine(url)
+    with engine.connect():
+        pass  # SQLite makes its file on the first connection
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

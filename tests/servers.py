@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -105,6 +106,20 @@ def postgres_server(base: Path) -> Iterator[PostgresServer]:
         yield server
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def private_postgres(prefix: str) -> Iterator[PostgresServer]:
+    """Run a PostgreSQL cluster in a directory of its own, removed afterwards."""
+    # pytest's temporary directories are private to root; the postgres user
+    # needs a directory of its own that it can reach.
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)
+    try:
+        with postgres_server(base / "cluster") as server:
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @contextlib.contextmanager

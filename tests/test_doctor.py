@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -63,7 +62,7 @@ from mailgate.limits import spool_free_bytes
 from mailgate.smtp import start_smtp
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW, make_mailbox, make_tenant, make_user
-from tests.servers import PostgresServer, free_port, moto_server
+from tests.servers import free_port, moto_server
 from tests.test_cli import CONFIG_VARIABLES
 
 PROBLEM, WARNING = Severity.PROBLEM, Severity.WARNING
@@ -72,7 +71,6 @@ CURRENT_KEY = "test-secret-key"
 OLD_KEY = "the-secret-key-before-it-was-changed"
 IMAP_URL = "imaps://support@imap.example.com:993/INBOX"
 MESSAGE = b"From: client@client.example\r\nSubject: hello\r\n\r\nIt works.\r\n"
-_empty_databases = itertools.count(1)
 
 
 def severities(findings: list[Finding]) -> list[Severity]:
@@ -162,30 +160,8 @@ def test_a_missing_embedded_database_is_a_problem_and_is_not_created(tmp_path: P
     assert not (tmp_path / "var" / "helpdesk.db").exists()
 
 
-@pytest.fixture
-def empty_database(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Engine]:
-    """A database of the test's backend that no migration ever touched."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("pg_server")
-        name = f"doctor_empty_{next(_empty_databases)}"
-        admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = server.url(name)
-    engine = make_engine(url)
-    with engine.connect():
-        pass  # SQLite makes its file on the first connection
-    yield engine
-    engine.dispose()
-
-
-def test_a_database_never_migrated_is_a_problem(empty_database: Engine) -> None:
-    [finding] = check_migrations(empty_database)
+def test_a_database_never_migrated_is_a_problem(empty_engine: Engine) -> None:
+    [finding] = check_migrations(empty_engine)
     assert finding.severity is PROBLEM
     assert finding.found == "the database is empty: no migration was applied"
     assert finding.fix.startswith("helpdesk db upgrade")
@@ -571,13 +547,13 @@ def test_doctor_reports_a_broker_that_does_not_answer(healthy: Settings) -> None
 
 
 def test_doctor_reports_a_backlog_and_a_missing_migration_of_a_real_var_dir(
-    door_settings: Settings, empty_database: Engine
+    door_settings: Settings, empty_engine: Engine
 ) -> None:
     # Given mail stored long ago that nothing drained, and a database never migrated.
     entry = Spool(door_settings.spool_dir).store(MESSAGE, envelope())
     long_ago = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
     os.utime(entry.path, (long_ago, long_ago))
-    url = empty_database.url.render_as_string(hide_password=False)
+    url = empty_engine.url.render_as_string(hide_password=False)
     result = doctor(door_settings, HELPDESK_DATABASE_URL=url)
     found = [line for line in result.stdout.splitlines() if ". problem: " in line]
     assert found[0] == "1. problem: the database is empty: no migration was applied"

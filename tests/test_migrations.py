@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from helpdesk import migrate
-from helpdesk.db import make_engine
 from helpdesk.migrate import include_name
 from helpdesk.models import Base
 from helpdesk.search import is_search_table
-from tests.servers import PostgresServer
-
-_empty_names = itertools.count(1)
-
-
-@pytest.fixture
-def empty_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a database with nothing in it, not even Alembic's table."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("pg_server")
-        name = f"empty_{next(_empty_names)}"
-        admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = server.url(name)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def schema_differences(engine: Engine) -> list[Any]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import shutil
 import signal
 import smtplib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +29,7 @@ from tests.factories import NOW
 from tests.mailgate.desk import mail
 from tests.mailgate.dovecot import dovecot_server
 from tests.mailgate.smtp_helpers import MAILBOX, SENDER, add_mailbox, mailbox_database
-from tests.servers import PostgresServer, free_port, postgres_server
+from tests.servers import PostgresServer, free_port, private_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -256,13 +254,8 @@ def _messages(site: Site) -> int:
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone, so that it may be stopped and started."""
-    base = Path(tempfile.mkdtemp(prefix="helpdesk-pg-faults-"))
-    base.chmod(0o755)
-    try:
-        with postgres_server(base / "cluster") as server:
-            yield server
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with private_postgres("helpdesk-pg-faults-") as server:
+        yield server
 
 
 @pytest.mark.postgres
