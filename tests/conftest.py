@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from helpdesk import migrate
 from helpdesk.db import make_engine
 from helpdesk.settings import Settings
 from helpdesk.storage.local import LocalBlobStore
-from tests.servers import PostgresServer, private_postgres, redis_server
+from tests.servers import PostgresServer, migrated_database, private_postgres, redis_server
 from tests.ticket_helpers import Desk, make_desk
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -33,13 +32,7 @@ def pg_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def pg_template(pg_server: PostgresServer) -> str:
     """A migrated database that each test's database is copied from."""
-    admin = make_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("CREATE DATABASE helpdesk_template"))
-    admin.dispose()
-    engine = make_engine(pg_server.url("helpdesk_template"))
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrated_database(pg_server, "helpdesk_template")
     return "helpdesk_template"
 
 
@@ -50,14 +43,7 @@ def empty_engine(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         url = f"sqlite:///{tmp_path / 'empty.db'}"
     else:
         server: PostgresServer = request.getfixturevalue("pg_server")
-        name = f"empty_{next(_database_names)}"
-        admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            admin.dispose()
-        url = server.url(name)
+        url = server.create_database(f"empty_{next(_database_names)}")
     engine = make_engine(url)
     with engine.connect():
         pass  # SQLite makes its file on the first connection
@@ -95,12 +81,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         return f"sqlite:///{path}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     template_name: str = request.getfixturevalue("pg_template")
-    name = f"test_{next(_database_names)}"
-    admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    admin.dispose()
-    return server.url(name)
+    return server.create_database(f"test_{next(_database_names)}", template=template_name)
 
 
 @pytest.fixture
@@ -123,11 +104,7 @@ def shared_sqlite_engine(
 
 @pytest.fixture(scope="session")
 def shared_postgresql_engine(pg_server: PostgresServer, pg_template: str) -> Iterator[Engine]:
-    admin = make_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE helpdesk_shared TEMPLATE "{pg_template}"'))
-    admin.dispose()
-    engine = make_engine(pg_server.url("helpdesk_shared"))
+    engine = make_engine(pg_server.create_database("helpdesk_shared", template=pg_template))
     yield engine
     engine.dispose()
 
@@ -213,3 +190,15 @@ def make_app() -> Iterator[Callable[[Settings], Flask]]:
     yield build
     for app in apps:
         app_state(app).engine.dispose()
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials in the environment, and nothing of the machine's own AWS setup."""
+    # Production takes credentials from boto3's usual chain: here, the environment.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)

@@ -12,13 +12,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
+
+from helpdesk import migrate
+from helpdesk.db import make_engine
 
 REQUIRE_SERVICES = os.environ.get("HELPDESK_REQUIRE_SERVICES") == "1"
 
@@ -34,6 +38,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], object], seconds: float, what: str) -> None:
+    """Wait until `predicate()` is true; fail the test, naming `what`, after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {seconds} s still not: {what}")
+        time.sleep(0.05)
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
@@ -71,6 +84,17 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create a database, a copy of `template` if given, and return its URL."""
+        statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+        admin = make_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            admin.dispose()
+        return self.url(name)
+
     def stop(self) -> None:
         """Stop the server at once, as a crash of the database host would."""
         _run([*self.pg_ctl, "-m", "immediate", "-w", "stop"])
@@ -78,6 +102,17 @@ class PostgresServer:
     def start(self) -> None:
         """Start the stopped server again, on the same port, and wait until it answers."""
         _run([*self.pg_ctl, "-o", self.options, "-l", str(self.log), "-w", "start"])
+
+
+def migrated_database(server: PostgresServer, name: str) -> str:
+    """Create a database migrated to the code's revision, and return its URL."""
+    url = server.create_database(name)
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk.enums import Status
-from helpdesk.queries.inbound import MailboxRef, TicketPeople, TicketRef
+from helpdesk.queries.inbound import MailboxRef, NewTicketCounts, TicketPeople, TicketRef
 from mailgate.inbound import Address, Envelope, InboundMessage
 
 
@@ -106,8 +106,5 @@ class FakeCounts:
     by_sender: dict[str, int] = field(default_factory=dict)
     total: int = 0
 
-    def new_tickets_from(self, tenant_id: int, sender: str, since: datetime) -> int:
-        return self.by_sender.get(sender, 0)
-
-    def new_tickets(self, tenant_id: int, since: datetime) -> int:
-        return self.total
+    def new_tickets(self, tenant_id: int, sender: str, since: datetime) -> NewTicketCounts:
+        return NewTicketCounts(from_sender=self.by_sender.get(sender, 0), total=self.total)

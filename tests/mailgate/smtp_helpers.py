@@ -10,10 +10,12 @@ import shutil
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -21,12 +23,25 @@ from cryptography.x509.oid import NameOID
 
 from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
 from helpdesk.settings import Listen, Settings
+from mailgate.smtp import start_smtp
 from tests.factories import make_mailbox, make_tenant
 from tests.servers import free_port
 
 MAILBOX = "support@acme.example"
 SENDER = "client@client.example"
 MESSAGE = b"From: client@client.example\r\nSubject: hello\r\n\r\nIt works.\r\n"
+# 8-bit, not UTF-8 (Latin-1 and a stray 0xff), a dot-stuffed line, CRLF endings:
+# what must arrive unchanged, over TLS or not.
+RAW = (
+    b"From: Client <client@client.example>\r\n"
+    b"To: support@acme.example\r\n"
+    b"Subject: =?iso-8859-1?q?caf=E9?=\r\n"
+    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n"
+    b"\r\n"
+    b"Un caf\xe9, s'il vous pla\xeet \xff.\r\n"
+    b".a line that starts with a dot\r\n"
+)
 
 
 def add_mailbox(factory: SessionFactory) -> None:
@@ -46,6 +61,22 @@ def door_settings(
         **{f"{door}_listen": Listen("127.0.0.1", free_port())},
         **overrides,
     )
+
+
+@contextmanager
+def serving(
+    settings: Settings,
+    sessions: SessionFactory,
+    *,
+    start: Callable[..., Controller] = start_smtp,
+    **options: Any,
+) -> Iterator[int]:
+    """Run the door `start(settings, sessions, **options)` starts; yield its port, then stop it."""
+    controller = start(settings, sessions, **options)
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
