@@ -48,3 +48,15 @@ class Conflict(HelpdeskError):
     """Raised when a change collides with existing data (a duplicate, a stale edit)."""
 
     code = "conflict"
+
+
+def one_line(exc: BaseException, *, limit: int = 500) -> str:
+    """Name an error in one line, "Kind: first line of its message", at most `limit` characters.
+
+    A database error's own message is the driver's (SQLAlchemy's wraps it in
+    several lines of context), so its `orig` is described when it has one.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    kind = type(cause).__name__
+    return (f"{kind}: {lines[0]}" if lines else kind)[:limit]

@@ -18,6 +18,9 @@ from helpdesk.errors import ConfigError
 from helpdesk.storage import check_storage_url
 
 DEFAULT_MAX_MESSAGE_BYTES = 26_214_400
+# The spool must keep room for this many messages of the largest size before
+# a new sender is welcome (the doors answer 452 to MAIL FROM until it does).
+ROOM_FACTOR = 1.5
 # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
 _DIGITS = re.compile(r"[0-9]+")
 # arn:PARTITION:sns:REGION:ACCOUNT:TOPIC, or a prefix of one ending in "*".
@@ -66,6 +69,9 @@ class Settings:
     # The SNS topics whose SES notifications are taken; an entry ending in "*"
     # is a prefix. Empty: the SES door refuses every notification.
     ses_topic_arns: tuple[str, ...] = ()
+    # True when neither HELPDESK_SECRET_KEY nor <var>/secret_key gave the key
+    # and from_env made one up for this process only (create_secret_key=False).
+    secret_key_made_up: bool = field(default=False, repr=False)
 
     @classmethod
     def for_var_dir(cls, var_dir: Path, **overrides: object) -> Settings:
@@ -88,7 +94,8 @@ class Settings:
         """Read HELPDESK_* variables.
 
         With `create_secret_key=False` a missing secret key is made up for this
-        process only and nothing is written (`helpdesk doctor` only reads).
+        process only, `secret_key_made_up` says so, and nothing is written
+        (`helpdesk doctor` only reads).
 
         Raises:
             ConfigError: a variable has a bad value; the message names it.
@@ -122,13 +129,17 @@ class Settings:
             ),
             ses_topic_arns=_topic_arns(get("HELPDESK_SES_TOPIC_ARNS")),
             # Last, so that a bad value elsewhere fails before anything is written.
-            secret_key=get("HELPDESK_SECRET_KEY")
-            or _stored_secret_key(var_dir, create=create_secret_key),
+            **_secret_key(get("HELPDESK_SECRET_KEY"), var_dir, create=create_secret_key),
         )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def min_spool_free_bytes(self) -> int:
+        """Return the free space the spool's disk must have before the doors take a message."""
+        return int(self.max_message_bytes * ROOM_FACTOR)
 
 
 def _authserv_id(value: str | None) -> str | None:
@@ -266,27 +277,38 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     return int(value)
 
 
-def _stored_secret_key(var_dir: Path, *, create: bool = True) -> str:
-    """Read the secret key kept in the var directory, creating it on first use."""
+def _secret_key(value: str | None, var_dir: Path, *, create: bool) -> dict[str, object]:
+    """Return the key of HELPDESK_SECRET_KEY, else the stored one (created if `create`).
+
+    Without `create`, a key not stored yet is made up for this process and marked so.
+    """
+    if value:
+        return {"secret_key": value}
+    stored = _stored_secret_key(var_dir, create=create)
+    if stored is None:
+        return {"secret_key": secrets.token_urlsafe(48), "secret_key_made_up": True}
+    return {"secret_key": stored}
+
+
+def _stored_secret_key(var_dir: Path, *, create: bool) -> str | None:
+    """Read the secret key kept in the var directory, creating it on first use if `create`."""
     path = var_dir / "secret_key"
-    existing = _read_secret_key(path)
-    if existing is not None:
+    existing = read_secret_key(path)
+    if existing is not None or not create:
         return existing
     key = secrets.token_urlsafe(48)
-    if not create:
-        return key
     try:
         var_dir.mkdir(parents=True, exist_ok=True)
         _create_secret_key(path, key)
     except FileExistsError:
         # Another process started at the same moment and won: use its key.
-        return _read_secret_key(path) or key
+        return read_secret_key(path) or key
     except OSError as exc:
         raise ConfigError(f"HELPDESK_VAR_DIR: cannot create {path}: {exc.strerror}") from exc
     return key
 
 
-def _read_secret_key(path: Path) -> str | None:
+def read_secret_key(path: Path) -> str | None:
     """Return the stored key, or None when there is no file yet.
 
     Raises:
@@ -321,10 +343,3 @@ def _create_secret_key(path: Path, key: str) -> None:
         os.link(temporary, path)
     finally:
         os.unlink(temporary)
-
-
-def secret_key_is_stored(environ: Mapping[str, str] | None = None) -> bool:
-    """Tell whether HELPDESK_SECRET_KEY is set or <var>/secret_key exists; nothing is created."""
-    env = os.environ if environ is None else environ
-    var_dir = Path(env.get("HELPDESK_VAR_DIR") or "./var").resolve()
-    return bool(env.get("HELPDESK_SECRET_KEY")) or (var_dir / "secret_key").is_file()

@@ -14,10 +14,12 @@ from imapclient import IMAPClient, SocketTimeout
 
 from helpdesk.clock import Clock, utcnow
 from helpdesk.db import SessionFactory, session_scope
-from helpdesk.errors import NotFound
+from helpdesk.errors import NotFound, one_line
 from helpdesk.principal import System
 from helpdesk.services.mailbox_health import (
+    MAX_ERROR_CHARS,
     FetchedMailbox,
+    fetched_mailbox,
     fetched_mailboxes,
     record_fetch_error,
 )
@@ -35,7 +37,8 @@ POLL_SECONDS = 60.0
 IDLE_SECONDS = 25 * 60.0
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
-# How often the list of fetched mailboxes is read again for added ones.
+# How often the list of fetched mailboxes is read again for added ones, and
+# a mailbox waiting in IDLE looks whether its settings changed.
 RESCAN_SECONDS = 60.0
 # How long one IDLE wait blocks before looking whether we are stopping.
 _IDLE_SLICE_SECONDS = 1.0
@@ -90,7 +93,8 @@ class ImapPoller:
         """Fetch one mailbox's new messages into the spool; return how many were stored.
 
         Raises:
-            NotFound: no active mailbox with an IMAP URL has this id.
+            NotFound: no fetched mailbox has this id (none does, or it is switched
+                off, or its tenant is suspended, or it has no IMAP URL).
             FetchError: connecting or fetching failed (recorded as its last error).
         """
         mailbox = self._mailbox(mailbox_id)
@@ -101,7 +105,7 @@ class ImapPoller:
                 return self._round(mailbox).run(client)
         except Exception as exc:
             self._record_error(mailbox, exc)
-            raise FetchError(describe(exc)) from exc
+            raise FetchError(one_line(exc, limit=MAX_ERROR_CHARS)) from exc
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
@@ -124,7 +128,11 @@ class ImapPoller:
                 worker.start()
 
     def _work(self, mailbox_id: int) -> None:
-        """Keep one mailbox fetched until stopping, or until it is no longer fetched."""
+        """Keep one mailbox fetched until stopping, or until it is no longer fetched.
+
+        Each connection uses the settings read just before it; `_serve` ends
+        the connection when they change.
+        """
         backoff = _Backoff(self.max_backoff)
         while not self._stop.is_set():
             mailbox = None
@@ -140,22 +148,27 @@ class ImapPoller:
                 self._stop.wait(backoff.next())
 
     def _serve(self, mailbox: FetchedMailbox, client: Any, backoff: _Backoff) -> None:
+        """Fetch and wait, round after round, until stopping or until the mailbox changes."""
         fetch = self._round(mailbox)
         idle = bool(client.has_capability("IDLE"))
-        while not self._stop.is_set():
+        # Each round reads the mailbox again: one switched off (or whose
+        # tenant is suspended) is fetched no more, and one whose URL or
+        # password changed is reconnected to by `_work` with the new ones.
+        while not self._stop.is_set() and self._unchanged(mailbox):
             stored = fetch.run(client)
             backoff.reset()
             if stored:
                 log.info("%s: fetched %d messages", mailbox.address, stored)
             if idle:
-                self._idle(client)
+                self._idle(client, mailbox)
             else:
                 self._stop.wait(self.poll_interval)
                 client.noop()
 
-    def _idle(self, client: Any) -> None:
-        """Wait for the server to announce new mail, for stopping, or for the IDLE timeout."""
-        deadline = time.monotonic() + self.idle_timeout
+    def _idle(self, client: Any, mailbox: FetchedMailbox) -> None:
+        """Wait for new mail, for stopping, for the IDLE timeout, or for the mailbox to change."""
+        start = time.monotonic()
+        deadline, next_look = start + self.idle_timeout, start + self.rescan_interval
         client.idle()
         try:
             while not self._stop.is_set() and time.monotonic() < deadline:
@@ -167,6 +180,10 @@ class ImapPoller:
                 # responses at once, where a live one waits out the timeout.
                 if not responses and time.monotonic() - began < _IDLE_SLICE_SECONDS / 2:
                     raise ConnectionError("the server closed the connection during IDLE")
+                if began >= next_look:
+                    if not self._unchanged(mailbox):
+                        return
+                    next_look = began + self.rescan_interval
         finally:
             client.idle_done()
 
@@ -192,17 +209,18 @@ class ImapPoller:
         return self._box.decrypt(mailbox.password_encrypted)
 
     def _mailbox(self, mailbox_id: int) -> FetchedMailbox | None:
-        # Read again at every connection: a changed URL or password, or a
-        # mailbox switched off, takes effect without a restart.
         with session_scope(self.sessions) as session:
-            found = [m for m in fetched_mailboxes(session) if m.id == mailbox_id]
-        return found[0] if found else None
+            return fetched_mailbox(session, mailbox_id)
+
+    def _unchanged(self, mailbox: FetchedMailbox) -> bool:
+        """Whether the mailbox is still fetched, with the settings it was connected with."""
+        return self._mailbox(mailbox.id) == mailbox
 
     def _round(self, mailbox: FetchedMailbox) -> FetchRound:
         return FetchRound(mailbox, self.sessions, self.spool, self.clock)
 
     def _record_error(self, mailbox: FetchedMailbox, exc: BaseException) -> None:
-        reason = describe(exc)
+        reason = one_line(exc, limit=MAX_ERROR_CHARS)
         log.warning("%s: fetching failed: %s", mailbox.address, reason)
         try:
             with session_scope(self.sessions) as session:
@@ -210,12 +228,6 @@ class ImapPoller:
                 record_fetch_error(session, actor, mailbox.id, reason, now=self.clock())
         except Exception:  # the database may be what failed
             log.exception("%s: cannot record the fetch error", mailbox.address)
-
-
-def describe(exc: BaseException) -> str:
-    """Name an error in one line, as the health record keeps it."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def _client(target: ImapTarget) -> Any:

@@ -41,6 +41,7 @@ from helpdesk.doctor.tenants import (
     check_intake_secrets,
     check_mailboxes,
     check_quarantined,
+    count_active_mailboxes,
 )
 from helpdesk.enums import RawMessageState, Role
 from helpdesk.errors import ConfigError
@@ -53,8 +54,9 @@ from helpdesk.services.mailboxes import (
     issue_intake_secret,
     update_mailbox,
 )
+from helpdesk.services.platform import change_tenant
 from helpdesk.services.raw_messages import mark_raw_message, store_raw_message
-from helpdesk.settings import Listen, Settings, secret_key_is_stored
+from helpdesk.settings import Listen, Settings
 from helpdesk.storage import open_blob_store
 from helpdesk.storage.local import LocalBlobStore
 from helpdesk.storage.s3 import S3BlobStore
@@ -63,6 +65,7 @@ from mailgate.smtp import start_smtp
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW, make_mailbox, make_tenant, make_user
 from tests.servers import free_port, moto_server
+from tests.statements import recorded_sql
 from tests.test_cli import CONFIG_VARIABLES
 
 PROBLEM, WARNING = Severity.PROBLEM, Severity.WARNING
@@ -81,10 +84,12 @@ def envelope() -> Envelope:
     return Envelope("client@client.example", ("support@acme.example",), "smtp", utcnow())
 
 
-def imap_mailbox(session: Session, tenant: Tenant, *, key: str = CURRENT_KEY) -> int:
+def imap_mailbox(
+    session: Session, tenant: Tenant, *, key: str = CURRENT_KEY, local: str = "imap"
+) -> int:
     """Add an IMAP mailbox to the tenant at NOW, its password saved under `key`."""
     mailbox = create_mailbox(
-        session, Operator(), tenant.id, address=f"imap@{tenant.slug}.example",
+        session, Operator(), tenant.id, address=f"{local}@{tenant.slug}.example",
         imap_url=IMAP_URL, imap_password="app-password", box=credentials_box(key), now=NOW,
     )  # fmt: skip
     return mailbox.id
@@ -97,6 +102,10 @@ def fetched(session: Session, tenant: Tenant, mailbox_id: int, at: datetime) -> 
 def failed(session: Session, tenant: Tenant, mailbox_id: int, at: datetime) -> None:
     error = "LoginError: [AUTHENTICATIONFAILED] Invalid credentials"
     record_fetch_error(session, System(tenant.id, "imap poller"), mailbox_id, error, now=at)
+
+
+def suspend(session: Session, tenant: Tenant) -> None:
+    change_tenant(session, Operator(), tenant.slug, active=False, now=NOW)
 
 
 # Settings, the secret key and the database.
@@ -116,9 +125,8 @@ def test_a_secret_key_neither_set_nor_stored_is_a_problem_and_none_is_created(
     tmp_path: Path,
 ) -> None:
     environ = {"HELPDESK_VAR_DIR": str(tmp_path / "var")}
-    stored = secret_key_is_stored(environ)
     settings = Settings.from_env(environ, create_secret_key=False)
-    [finding] = check_secret_key(settings, stored=stored)
+    [finding] = check_secret_key(settings)
     assert finding.severity is PROBLEM
     assert f"{tmp_path / 'var' / 'secret_key'} does not exist" in finding.found
     assert not (tmp_path / "var").exists()
@@ -128,14 +136,14 @@ def test_a_stored_secret_key_is_silent(tmp_path: Path) -> None:
     environ = {"HELPDESK_VAR_DIR": str(tmp_path / "var")}
     Settings.from_env(environ)  # the first command stores the key
     settings = Settings.from_env(environ, create_secret_key=False)
-    assert check_secret_key(settings, stored=secret_key_is_stored(environ)) == []
+    assert check_secret_key(settings) == []
 
 
 def test_a_key_set_in_the_environment_unlike_the_stored_one_is_a_warning(tmp_path: Path) -> None:
     environ = {"HELPDESK_VAR_DIR": str(tmp_path / "var")}
     Settings.from_env(environ)
     settings = Settings.from_env({**environ, "HELPDESK_SECRET_KEY": "another-key"})
-    [finding] = check_secret_key(settings, stored=True)
+    [finding] = check_secret_key(settings)
     assert finding.severity is WARNING
     assert finding.found.startswith("HELPDESK_SECRET_KEY is set and differs from the key in")
 
@@ -156,7 +164,7 @@ def test_a_missing_embedded_database_is_a_problem_and_is_not_created(tmp_path: P
     settings = Settings.for_var_dir(tmp_path / "var", secret_key=CURRENT_KEY)
     [finding] = check_sqlite_file(settings)
     assert (finding.severity, finding.fix) == (PROBLEM, "helpdesk db upgrade")
-    examine(settings, edges(settings), secret_key_stored=True, now=utcnow())
+    examine(settings, edges(settings), now=utcnow())
     assert not (tmp_path / "var" / "helpdesk.db").exists()
 
 
@@ -387,12 +395,55 @@ def test_an_imap_mailbox_never_fetched_is_a_problem_once_an_hour_old(session: Se
     )
 
 
+def test_a_suspended_tenants_imap_mailbox_is_fetched_by_no_one_and_not_reported(
+    session: Session,
+) -> None:
+    tenant = make_tenant(session, "acme")
+    imap_mailbox(session, tenant)
+    box = credentials_box(CURRENT_KEY)
+    [finding] = check_imap(session, tenant, box, now=LATER)
+    assert finding.found == "imap@acme.example: never fetched by IMAP"
+    suspend(session, tenant)
+    assert check_imap(session, tenant, box, now=LATER) == []
+
+
+def test_the_imap_check_reads_a_tenants_mailboxes_and_their_health_in_one_query(
+    session: Session,
+) -> None:
+    tenant, other = make_tenant(session, "acme"), make_tenant(session, "globex")
+    ids = [imap_mailbox(session, tenant, local=local) for local in ("a", "b", "c")]
+    imap_mailbox(session, other)
+    fetched(session, tenant, ids[0], LATER - timedelta(minutes=5))
+    failed(session, tenant, ids[1], LATER - timedelta(minutes=1))
+    session.flush()
+    session.expunge_all()  # nothing read before may be answered from memory
+    with recorded_sql(session) as statements:
+        findings = check_imap(session, tenant, credentials_box(CURRENT_KEY), now=LATER)
+    assert [finding.found.split(":")[0] for finding in findings] == [
+        "b@acme.example",
+        "c@acme.example",
+    ]
+    assert len(statements) == 1
+
+
+def test_only_mailboxes_of_active_tenants_count_as_receiving_mail(session: Session) -> None:
+    tenant, other = make_tenant(session, "acme"), make_tenant(session, "globex")
+    make_mailbox(session, tenant)
+    switched_off = make_mailbox(session, tenant)
+    update_mailbox(session, Operator(), switched_off.id, active=False, now=NOW)
+    make_mailbox(session, other)
+    assert count_active_mailboxes(session) == 2
+    suspend(session, other)
+    assert count_active_mailboxes(session) == 1
+
+
 def test_an_intake_secret_under_another_secret_key_is_a_problem(session: Session) -> None:
     tenant = make_tenant(session, "acme")
     mailbox = make_mailbox(session, tenant, "support@acme.example")
     issue_intake_secret(session, Operator(), mailbox.id, box=credentials_box(OLD_KEY))
     [finding] = check_intake_secrets(session, tenant, credentials_box(CURRENT_KEY))
     assert finding.severity is PROBLEM
+    assert "503 with Retry-After" in finding.why
     assert "helpdesk mailbox intake-secret support@acme.example --rotate" in finding.fix
     assert check_intake_secrets(session, tenant, credentials_box(OLD_KEY)) == []
 
@@ -448,7 +499,7 @@ def healthy(door_settings: Settings, engine: Engine) -> Iterator[Settings]:
 
 
 def test_a_healthy_set_up_has_no_findings(healthy: Settings) -> None:
-    findings = examine(healthy, edges(healthy), secret_key_stored=True, now=utcnow())
+    findings = examine(healthy, edges(healthy), now=utcnow())
     assert findings == []
 
 
@@ -461,9 +512,7 @@ def add_tenant_without_mailbox(settings: Settings, slug: str) -> None:
 
 def doctor(settings: Settings, *args: str, **extra: str) -> Result:
     """Run `helpdesk doctor ARGS` with `settings` as the environment, and nothing else."""
-    env: dict[str, str | None] = dict.fromkeys(
-        [*CONFIG_VARIABLES, "HELPDESK_TLS_CERT", "HELPDESK_TLS_KEY", "HELPDESK_SNS_ENDPOINT_URL"]
-    )
+    env: dict[str, str | None] = dict.fromkeys(CONFIG_VARIABLES)
     env.update(
         HELPDESK_VAR_DIR=str(settings.var_dir),
         HELPDESK_DATABASE_URL=settings.database_url,

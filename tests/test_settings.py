@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpdesk.errors import ConfigError
-from helpdesk.settings import Listen, Settings
+from helpdesk.settings import ROOM_FACTOR, Listen, Settings
+from tests.test_cli import CONFIG_VARIABLES
 
 
 def env(var: Path, **variables: str) -> dict[str, str]:
@@ -190,6 +191,49 @@ def test_empty_secret_key_file_is_refused_not_used(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("\n")
     with pytest.raises(ConfigError, match="HELPDESK_SECRET_KEY"):
         Settings.from_env(env(tmp_path))
+
+
+def test_a_key_read_without_creating_one_is_made_up_only_when_none_is_kept(
+    tmp_path: Path,
+) -> None:
+    var = tmp_path / "var"
+    made_up = Settings.from_env(env(var), create_secret_key=False)
+    assert made_up.secret_key_made_up
+    assert not var.exists()
+    given = Settings.from_env(env(var, SECRET_KEY="from-the-environment"), create_secret_key=False)
+    assert not given.secret_key_made_up
+    kept = Settings.from_env(env(var))
+    assert not kept.secret_key_made_up
+    again = Settings.from_env(env(var), create_secret_key=False)
+    assert (again.secret_key, again.secret_key_made_up) == (kept.secret_key, False)
+
+
+def test_the_spool_must_have_room_for_one_and_a_half_of_the_largest_message(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.for_var_dir(tmp_path, max_message_bytes=1_000_001)
+    assert ROOM_FACTOR == 1.5
+    assert settings.min_spool_free_bytes == 1_500_001
+
+
+class _Asked(dict[str, str]):
+    """An environment that remembers every variable read from it."""
+
+    def __init__(self, var: Path) -> None:
+        super().__init__(HELPDESK_VAR_DIR=str(var))
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_the_tests_clear_every_variable_the_settings_read(tmp_path: Path) -> None:
+    # A variable the tests do not clear leaks in from the shell that runs them.
+    environ = _Asked(tmp_path)
+    Settings.from_env(environ, create_secret_key=False)
+    assert environ.asked <= set(CONFIG_VARIABLES)
+    assert "HELPDESK_SES_TOPIC_ARNS" in environ.asked
 
 
 def test_tests_may_build_settings_directly(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from helpdesk.clock import utcnow
 from helpdesk.doctor import Edges, Finding, checklist, examine, has_problems, settings_error
 from helpdesk.doctor import summary as summarize
 from helpdesk.errors import ConfigError
-from helpdesk.settings import Settings, secret_key_is_stored
+from helpdesk.settings import Settings
 from helpdesk.storage import open_blob_store
 
 # Seconds to wait for Redis: a doctor must answer, not hang on a lost host.
@@ -43,29 +43,25 @@ def diagnose(slug: str | None) -> list[Finding]:
     Raises:
         NotFound: `slug` names no tenant.
     """
-    # Asked before reading the settings: reading them must not create a key.
-    stored = secret_key_is_stored()
+    # The doctor only reads: a key not stored yet is made up, not written, and
+    # the settings say so (secret_key_made_up) for the secret key's check.
     try:
         settings = Settings.from_env(create_secret_key=False)
     except ConfigError as exc:
         return [settings_error(exc)]
-    return examine(
-        settings, edges(settings), secret_key_stored=stored, tenant_slug=slug, now=utcnow()
-    )
+    return examine(settings, edges(settings), tenant_slug=slug, now=utcnow())
 
 
 def edges(settings: Settings) -> Edges:
-    """Hand the doctor the spool, its free-space rule and the broker, from the edges."""
+    """Hand the doctor the spool, its free space, the blob store and the broker, from the edges."""
     # The edges are imported inside the command that needs them.
     from mailgate.limits import spool_free_bytes
-    from mailgate.smtp import ROOM_FACTOR
     from mailgate.spool import Spool
 
     probe = partial(_ping_broker, settings) if settings.broker_url else None
     return Edges(
         spool=Spool(settings.spool_dir),
         free_bytes=spool_free_bytes,
-        room_factor=ROOM_FACTOR,
         open_store=partial(open_blob_store, settings),
         broker_probe=probe,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from helpdesk.doctor.findings import Finding, problem, warning
+from helpdesk.errors import one_line
 from helpdesk.storage import BlobStore
 
 # A drain takes new entries within a second or two; this long means none runs.
@@ -115,7 +116,7 @@ def check_storage(open_store: Callable[[], BlobStore], url: str) -> list[Finding
         reason = _store_unwritable(open_store())
     # Whatever the store raises (no bucket, no credentials, a full disk) is the finding.
     except Exception as exc:
-        reason = _one_line(exc)
+        reason = one_line(exc)
     if reason is None:
         return []
     return [
@@ -198,8 +199,3 @@ def _messages(count: int) -> str:
 
 def _mib(size: int) -> str:
     return f"{size / 1_048_576:,.1f} MiB"
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

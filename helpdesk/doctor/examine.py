@@ -16,7 +16,7 @@ from helpdesk.doctor import disk, network, setup, tenants
 from helpdesk.doctor.disk import SpoolView
 from helpdesk.doctor.findings import Finding
 from helpdesk.services.mailboxes import credentials_box
-from helpdesk.settings import Settings
+from helpdesk.settings import ROOM_FACTOR, Settings
 from helpdesk.storage import BlobStore
 
 # Seconds to wait for PostgreSQL: a doctor must answer, not hang on a lost host.
@@ -29,8 +29,6 @@ class Edges:
 
     spool: SpoolView
     free_bytes: Callable[[Path], int]
-    # The doors want this many times HELPDESK_MAX_MESSAGE_BYTES free before MAIL FROM.
-    room_factor: float
     open_store: Callable[[], BlobStore]
     # Pings the broker, raising when it does not answer; None for the embedded one.
     broker_probe: Callable[[], None] | None = None
@@ -40,50 +38,49 @@ def examine(
     settings: Settings,
     edges: Edges,
     *,
-    secret_key_stored: bool,
     tenant_slug: str | None = None,
     now: datetime,
 ) -> list[Finding]:
     """Run every check and return the findings in the order they block mail.
 
-    Reads only; the probes (a spool file, a blob, a connection to each door) leave nothing.
+    `settings` are read with `create_secret_key=False`. Reads only; the probes
+    (a spool file, a blob, a connection to each door) leave nothing.
 
     Raises:
         NotFound: `tenant_slug` names no tenant.
     """
-    # A new installation has no key yet: the first command stores one, and
-    # the missing database says which command that is.
-    new_installation = bool(setup.check_sqlite_file(settings))
-    findings = (
-        [] if new_installation else setup.check_secret_key(settings, stored=secret_key_stored)
-    )
-    with _engine(settings) as engine:
-        database = _database_findings(settings, engine)
-        usable = engine if not database else None
-        if usable is not None and tenant_slug is not None:
-            with Session(usable) as session:
-                tenants.tenants_to_check(session, tenant_slug)
-        findings += database + _mail_path(settings, edges, now)
-        if usable is not None:
-            findings += _tenant_findings(usable, settings, tenant_slug, now)
+    tenant_findings: list[Finding] = []
+    missing_database = setup.check_sqlite_file(settings)
+    if missing_database:
+        # A new installation has no key yet: the first command stores one, and
+        # the missing database says which command that is.
+        findings = missing_database
+    else:
+        findings, tenant_findings = _installation(settings, tenant_slug, now)
+    findings += _mail_path(settings, edges, now) + tenant_findings
     return findings + disk.check_spool_quarantine(edges.spool)
 
 
-def _database_findings(settings: Settings, engine: Engine | None) -> list[Finding]:
-    if engine is None:
-        return setup.check_sqlite_file(settings)
-    return setup.check_connection(engine) or setup.check_migrations(engine)
+def _installation(
+    settings: Settings, slug: str | None, now: datetime
+) -> tuple[list[Finding], list[Finding]]:
+    """Check the key and the database, then the tenants if the database can be used."""
+    with _engine(settings) as engine:
+        database = setup.check_connection(engine) or setup.check_migrations(engine)
+        # The tenants are examined before the mail path is probed, so that an
+        # unknown --tenant fails at once; their findings are listed after it.
+        tenant_findings = [] if database else _tenant_findings(engine, settings, slug, now)
+    return setup.check_secret_key(settings) + database, tenant_findings
 
 
 def _mail_path(settings: Settings, edges: Edges, now: datetime) -> list[Finding]:
     """Check what accepted mail passes through: the spool, the store, the broker, the doors."""
-    needed = int(settings.max_message_bytes * edges.room_factor)
     findings = disk.check_spool_dir(settings.spool_dir)
     findings += disk.check_spool_room(
         settings.spool_dir,
         edges.free_bytes,
-        needed,
-        f"{edges.room_factor:g} times HELPDESK_MAX_MESSAGE_BYTES",
+        settings.min_spool_free_bytes,
+        f"{ROOM_FACTOR:g} times HELPDESK_MAX_MESSAGE_BYTES",
     )
     findings += disk.check_storage(edges.open_store, settings.storage_url)
     findings += disk.check_spool_backlog(edges.spool, now=now)
@@ -115,11 +112,8 @@ def _tenant_findings(
 
 
 @contextmanager
-def _engine(settings: Settings) -> Iterator[Engine | None]:
-    """Yield an engine on the database, or None for an embedded file that does not exist."""
-    if setup.check_sqlite_file(settings):
-        yield None
-        return
+def _engine(settings: Settings) -> Iterator[Engine]:
+    """Yield an engine on the database (whose embedded file exists), disposed after."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})

@@ -11,8 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpdesk import migrate
 from helpdesk.db import ping
 from helpdesk.doctor.findings import Finding, problem, warning
-from helpdesk.errors import ConfigError
-from helpdesk.settings import Settings
+from helpdesk.errors import ConfigError, one_line
+from helpdesk.settings import Settings, read_secret_key
 
 _VARIABLE = re.compile(r"HELPDESK_[A-Z0-9_]+")
 NEW_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -29,10 +29,13 @@ def settings_error(error: ConfigError) -> Finding:
     )
 
 
-def check_secret_key(settings: Settings, *, stored: bool) -> list[Finding]:
-    """Find a secret key that no process keeps, or two keys that processes may disagree on."""
+def check_secret_key(settings: Settings) -> list[Finding]:
+    """Find a secret key that no process keeps, or two keys that processes may disagree on.
+
+    `settings` are read with `create_secret_key=False`: a key nobody keeps is made up.
+    """
     path = settings.var_dir / "secret_key"
-    if not stored:
+    if settings.secret_key_made_up:
         return [
             problem(
                 f"no secret key: HELPDESK_SECRET_KEY is not set and {path} does not exist",
@@ -43,7 +46,7 @@ def check_secret_key(settings: Settings, *, stored: bool) -> list[Finding]:
                 f"on a new installation set HELPDESK_SECRET_KEY=$({NEW_KEY}) for every process",
             )
         ]
-    kept = _read_key(path)
+    kept = _kept_key(path)
     if kept is not None and kept != settings.secret_key:
         return [
             warning(
@@ -81,7 +84,7 @@ def check_connection(engine: Engine) -> list[Finding]:
         where = engine.url.render_as_string(hide_password=True)
         return [
             problem(
-                f"the database does not answer ({where}): {_first_line(exc)}",
+                f"the database does not answer ({where}): {one_line(exc)}",
                 "the doors answer 451 to every recipient and mail waits at the senders; "
                 "nothing is processed, nobody can sign in",
                 _reach_fix(engine),
@@ -124,14 +127,10 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _read_key(path: Path) -> str | None:
+def _kept_key(path: Path) -> str | None:
     try:
-        return path.read_text().strip() or None
-    except OSError:
+        return read_secret_key(path)
+    except ConfigError:
+        # An empty or unreadable file holds no key to disagree with; a process
+        # started without HELPDESK_SECRET_KEY says what is wrong with it.
         return None
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return lines[0] if lines else type(cause).__name__

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from helpdesk.crypto import SecretBox
 from helpdesk.doctor.findings import Finding, problem, warning
-from helpdesk.enums import RawMessageState, Role
+from helpdesk.enums import RawMessageState
 from helpdesk.errors import ConfigError
-from helpdesk.models import Mailbox, MailboxHealth, Membership, RawMessage, Tenant, User
-from helpdesk.services.mailbox_health import FetchedMailbox, fetched_mailboxes, silent_mailboxes
+from helpdesk.models import Mailbox, RawMessage, Tenant
+from helpdesk.services.mailbox_health import FetchedMailbox, FetchHealth, fetch_health
 from helpdesk.services.tenants import get_tenant_by_slug
+from helpdesk.services.users import count_active_admins
 
 # A healthy poller records a success at least every 25 minutes (an IDLE round
 # ends then) and every minute when polling; an hour of silence means trouble.
@@ -38,7 +39,8 @@ def check_tenant_active(tenant: Tenant) -> list[Finding]:
     return [
         warning(
             f"tenant {tenant.slug} is suspended",
-            "its mail is refused at RCPT (550 5.1.1) and nobody of it can sign in",
+            "its mail is refused at RCPT (550 5.1.1), its IMAP mailboxes are not fetched "
+            "(their mail waits on the server) and nobody of it can sign in",
             f"if that is a mistake, a platform admin resumes it: PATCH "
             f'/api/v1/platform/tenants/{tenant.slug} {{"active": true}}',
         )
@@ -61,18 +63,7 @@ def check_mailboxes(session: Session, tenant: Tenant) -> list[Finding]:
 
 def check_admins(session: Session, tenant: Tenant) -> list[Finding]:
     """Find a tenant that nobody may administer."""
-    admins = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.tenant_id == tenant.id,
-            Membership.role == Role.ADMIN,
-            Membership.active.is_(True),
-            User.active.is_(True),
-        )
-    )
-    if admins:
+    if count_active_admins(session, tenant.id):
         return []
     return [
         warning(
@@ -84,14 +75,14 @@ def check_admins(session: Session, tenant: Tenant) -> list[Finding]:
 
 
 def check_imap(session: Session, tenant: Tenant, box: SecretBox, *, now: datetime) -> list[Finding]:
-    """Find the tenant's IMAP mailboxes whose mail is not being fetched, and say why."""
-    silent = dict(_silent(session, now))
+    """Find the tenant's IMAP mailboxes whose mail is not being fetched, and say why.
+
+    A suspended tenant's mailboxes are fetched by no one on purpose, and
+    `check_tenant_active` already says so: they are not reported here.
+    """
     findings: list[Finding] = []
-    for mailbox in fetched_mailboxes(session):
-        if mailbox.tenant_id == tenant.id:
-            findings += _password_findings(mailbox, box) or _fetch_findings(
-                session, mailbox, silent, now
-            )
+    for health in fetch_health(session, tenant.id):
+        findings += _password_findings(health.mailbox, box) or _fetch_findings(health, now)
     return findings
 
 
@@ -107,7 +98,9 @@ def check_intake_secrets(session: Session, tenant: Tenant, box: SecretBox) -> li
                 problem(
                     f"{mailbox.address}: the HTTP intake secret cannot be decrypted with "
                     "the current secret key",
-                    "every signed POST to /inbound/... for this mailbox is refused",
+                    "every POST to /inbound/... for this mailbox (signed, or from SES) is "
+                    "answered 503 with Retry-After: the sender keeps retrying, and SNS gives "
+                    "up once its delivery policy runs out, so none of that mail arrives",
                     "restore the secret key it was stored under, or issue a new one with "
                     f"`helpdesk mailbox intake-secret {mailbox.address} --rotate` and give "
                     "it to the sending service",
@@ -139,14 +132,14 @@ def check_quarantined(session: Session, tenant: Tenant | None) -> list[Finding]:
 
 
 def count_active_mailboxes(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Mailbox.active.is_(True))) or 0
-
-
-def _silent(session: Session, now: datetime) -> list[tuple[int, datetime | None]]:
-    return [
-        (mailbox.id, last)
-        for mailbox, last in silent_mailboxes(session, threshold=SILENT_AFTER, now=now)
-    ]
+    """Count the mailboxes that receive mail: active, of an active tenant."""
+    query = (
+        select(func.count())
+        .select_from(Mailbox)
+        .join(Tenant, Tenant.id == Mailbox.tenant_id)
+        .where(Mailbox.active.is_(True), Tenant.active.is_(True))
+    )
+    return session.scalar(query) or 0
 
 
 def _password_findings(mailbox: FetchedMailbox, box: SecretBox) -> list[Finding]:
@@ -164,20 +157,13 @@ def _password_findings(mailbox: FetchedMailbox, box: SecretBox) -> list[Finding]
     ]
 
 
-def _fetch_findings(
-    session: Session,
-    mailbox: FetchedMailbox,
-    silent: dict[int, datetime | None],
-    now: datetime,
-) -> list[Finding]:
-    health = session.get(MailboxHealth, mailbox.id)
-    error = health.last_error if health is not None else None
-    if mailbox.id not in silent:
+def _fetch_findings(health: FetchHealth, now: datetime) -> list[Finding]:
+    mailbox, error, last = health.mailbox, health.last_error, health.last_success_at
+    if not health.silent(threshold=SILENT_AFTER, now=now):
         return [_failing(mailbox, error, severe=False)] if error else []
     if error:
-        return [_failing(mailbox, error, severe=True, last=silent[mailbox.id])]
-    last = silent[mailbox.id]
-    if last is None and _is_new(session, mailbox.id, now):
+        return [_failing(mailbox, error, severe=True, last=last)]
+    if last is None and now - health.created_at < SILENT_AFTER:
         return []  # the poller may not have reached it yet
     return [_silent_finding(mailbox, last)]
 
@@ -218,11 +204,6 @@ def _silent_finding(mailbox: FetchedMailbox, last: datetime | None) -> Finding:
         "(or it hangs), so this mailbox's mail stays on the IMAP server",
         "start `helpdesk serve` or `helpdesk imap`",
     )
-
-
-def _is_new(session: Session, mailbox_id: int, now: datetime) -> bool:
-    mailbox = session.get(Mailbox, mailbox_id)
-    return mailbox is not None and now - mailbox.created_at < SILENT_AFTER
 
 
 def _decrypts(box: SecretBox, token: bytes | None) -> bool:

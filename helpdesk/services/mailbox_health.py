@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from helpdesk.clock import require_aware
-from helpdesk.models import Mailbox, MailboxHealth
+from helpdesk.models import Mailbox, MailboxHealth, Tenant
 from helpdesk.principal import Principal
 from helpdesk.services.scope import get_scoped
 
@@ -40,16 +40,53 @@ class FetchedMailbox:
     password_encrypted: bytes | None
 
 
+@dataclass(frozen=True)
+class FetchHealth:
+    """A fetched mailbox and how fetching it went: its last success (None: never) and error."""
+
+    mailbox: FetchedMailbox
+    created_at: datetime
+    last_success_at: datetime | None
+    last_error: str | None
+
+    def silent(self, *, threshold: timedelta, now: datetime) -> bool:
+        """Whether no fetch succeeded within `threshold` before `now`, or none ever did."""
+        since = require_aware(now) - threshold
+        return self.last_success_at is None or self.last_success_at < since
+
+
 def fetched_mailboxes(session: Session) -> list[FetchedMailbox]:
-    """Return every active mailbox with an IMAP URL, of every tenant, by id."""
+    """Return every mailbox the poller fetches, of every tenant, by id.
+
+    A mailbox is fetched when it receives mail (it is active, and so is its
+    tenant) and has an IMAP URL.
+    """
+    return [_fetched(mailbox) for mailbox in session.scalars(_fetched_query().order_by(Mailbox.id))]
+
+
+def fetched_mailbox(session: Session, mailbox_id: int) -> FetchedMailbox | None:
+    """Return the mailbox with this id if the poller fetches it, else None."""
+    mailbox = session.scalar(_fetched_query().where(Mailbox.id == mailbox_id))
+    return _fetched(mailbox) if mailbox is not None else None
+
+
+def fetch_health(session: Session, tenant_id: int) -> list[FetchHealth]:
+    """Return the tenant's fetched mailboxes with how fetching each went, by id, in one query."""
     query = (
-        select(Mailbox)
-        .where(Mailbox.active.is_(True), Mailbox.imap_url.is_not(None))
+        _fetched_query()
+        .add_columns(MailboxHealth)
+        .outerjoin(MailboxHealth, MailboxHealth.mailbox_id == Mailbox.id)
+        .where(Mailbox.tenant_id == tenant_id)
         .order_by(Mailbox.id)
     )
     return [
-        FetchedMailbox(m.id, m.tenant_id, m.address, m.imap_url or "", m.imap_password_encrypted)
-        for m in session.scalars(query)
+        FetchHealth(
+            _fetched(mailbox),
+            mailbox.created_at,
+            health.last_success_at if health is not None else None,
+            health.last_error if health is not None else None,
+        )
+        for mailbox, health in session.execute(query)
     ]
 
 
@@ -111,23 +148,6 @@ def record_fetch_error(
     session.flush()
 
 
-def silent_mailboxes(
-    session: Session, *, threshold: timedelta, now: datetime
-) -> list[tuple[FetchedMailbox, datetime | None]]:
-    """Return the fetched mailboxes without a successful fetch within `threshold`.
-
-    Each comes with its last success (None: never), for the doctor to report.
-    """
-    since = require_aware(now) - threshold
-    silent = []
-    for mailbox in fetched_mailboxes(session):
-        health = session.get(MailboxHealth, mailbox.id)
-        last = health.last_success_at if health else None
-        if last is None or last < since:
-            silent.append((mailbox, last))
-    return silent
-
-
 def _health(session: Session, actor: Principal, mailbox_id: int) -> MailboxHealth:
     mailbox = get_scoped(session, Mailbox, mailbox_id, actor, "mailbox")
     health = session.get(MailboxHealth, mailbox.id)
@@ -135,3 +155,23 @@ def _health(session: Session, actor: Principal, mailbox_id: int) -> MailboxHealt
         health = MailboxHealth(mailbox_id=mailbox.id, tenant_id=mailbox.tenant_id)
         session.add(health)
     return health
+
+
+def _fetched_query() -> Select[Mailbox]:
+    # The rule by which mail is received (see find_mailbox_for_address),
+    # narrowed to the mailboxes that have an IMAP URL.
+    return (
+        select(Mailbox)
+        .join(Tenant, Tenant.id == Mailbox.tenant_id)
+        .where(Mailbox.active.is_(True), Tenant.active.is_(True), Mailbox.imap_url.is_not(None))
+    )
+
+
+def _fetched(mailbox: Mailbox) -> FetchedMailbox:
+    return FetchedMailbox(
+        mailbox.id,
+        mailbox.tenant_id,
+        mailbox.address,
+        mailbox.imap_url or "",
+        mailbox.imap_password_encrypted,
+    )

@@ -210,6 +210,28 @@ def list_staff(
     return list(session.scalars(query))
 
 
+def count_active_admins(session: Session, tenant_id: int, *, besides: int | None = None) -> int:
+    """Count the tenant's admins whose membership and user are both active.
+
+    `besides` is a user id left out of the count: whether anyone else could
+    administer the tenant if that person stopped.
+    """
+    query = (
+        select(func.count())
+        .select_from(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.tenant_id == tenant_id,
+            Membership.role == Role.ADMIN,
+            Membership.active.is_(True),
+            User.active.is_(True),
+        )
+    )
+    if besides is not None:
+        query = query.where(Membership.user_id != besides)
+    return session.scalar(query) or 0
+
+
 _BAD_SIGN_IN = "wrong e-mail address or password"
 
 
@@ -249,19 +271,7 @@ def _membership_for_admin(
 def _require_another_admin(session: Session, membership: Membership) -> None:
     if membership.role is not Role.ADMIN or not membership.active:
         return
-    others = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.tenant_id == membership.tenant_id,
-            Membership.id != membership.id,
-            Membership.role == Role.ADMIN,
-            Membership.active.is_(True),
-            User.active.is_(True),
-        )
-    )
-    if not others:
+    if not count_active_admins(session, membership.tenant_id, besides=membership.user_id):
         raise Conflict("the tenant needs at least one active admin; appoint another first")
 
 

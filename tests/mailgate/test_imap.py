@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.parser import BytesHeaderParser
@@ -12,10 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from helpdesk.clock import utcnow
+from helpdesk.errors import NotFound
 from helpdesk.models import Mailbox, MailboxHealth, Message
 from helpdesk.principal import Operator
-from helpdesk.services.mailbox_health import Checkpoint, read_checkpoint, silent_mailboxes
+from helpdesk.services.mailbox_health import (
+    Checkpoint,
+    fetch_health,
+    fetched_mailboxes,
+    read_checkpoint,
+)
 from helpdesk.services.mailboxes import credentials_box, update_mailbox
+from helpdesk.services.platform import change_tenant
 from helpdesk.settings import Settings
 from mailgate.drain import drain_spool
 from mailgate.imap import FetchError, ImapPoller
@@ -24,6 +31,7 @@ from mailgate.spool import Spool
 from tests.factories import NOW
 from tests.mailgate.desk import Desk, build_desk, mail
 from tests.mailgate.dovecot import CuttingProxy, Dovecot, dovecot_server
+from tests.servers import wait_until
 
 pytestmark = pytest.mark.dovecot
 
@@ -60,10 +68,28 @@ def fetch_from(desk: Desk, address: str, url: str, password: str) -> int:
     return mailbox_id
 
 
-def poller(desk: Desk, spool: Spool, *, poll_interval: float = 0.2) -> ImapPoller:
+def poller(
+    desk: Desk, spool: Spool, *, poll_interval: float = 0.2, rescan_interval: float = 60.0
+) -> ImapPoller:
     return ImapPoller(
-        desk.settings, desk.sessions, spool, poll_interval=poll_interval, max_backoff=0.5
+        desk.settings,
+        desk.sessions,
+        spool,
+        poll_interval=poll_interval,
+        max_backoff=0.5,
+        rescan_interval=rescan_interval,
     )
+
+
+def fetching(mailbox_id: int) -> bool:
+    """Whether a poller's worker for the mailbox is running (its threads are named after it)."""
+    name = f"helpdesk-imap-{mailbox_id}"
+    return any(thread.name == name and thread.is_alive() for thread in threading.enumerate())
+
+
+def set_acme_active(desk: Desk, active: bool) -> None:
+    """Suspend or resume the tenant acme, as a platform admin does."""
+    desk.run(lambda s: change_tenant(s, Operator(), "acme", active=active, now=NOW))
 
 
 def append(
@@ -91,10 +117,7 @@ def health(desk: Desk, mailbox_id: int) -> MailboxHealth:
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.05)
+    wait_until(condition, timeout, "the condition came true")
 
 
 def test_new_mail_is_fetched_into_the_spool_and_the_checkpoint_advances(
@@ -203,8 +226,9 @@ def test_a_mailbox_with_a_wrong_password_records_its_error_and_does_not_stop_ano
     finally:
         running.stop()
     assert "LoginError" in (health(desk, support).last_error or "")
-    silent = desk.run(lambda s: silent_mailboxes(s, threshold=timedelta(hours=1), now=utcnow()))
-    assert [mailbox.id for mailbox, _ in silent] == [support]
+    rows = desk.run(lambda s: fetch_health(s, desk.acme))
+    silent = [row for row in rows if row.silent(threshold=timedelta(hours=1), now=utcnow())]
+    assert [row.mailbox.id for row in silent] == [support]
 
 
 def test_the_running_poller_reconnects_after_the_server_comes_back(
@@ -238,3 +262,66 @@ def test_without_idle_the_poller_polls_at_its_interval(desk: Desk, spool: Spool)
             eventually(lambda: spooled(spool) == ["<p1@x>"])
         finally:
             running.stop()
+
+
+def test_a_mailbox_switched_off_while_the_poller_runs_is_fetched_no_more(
+    desk: Desk, imap: Dovecot, spool: Spool
+) -> None:
+    support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
+    append(imap, "support", mail(message_id="<on@x>"))
+    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
+    running.start()
+    try:
+        eventually(lambda: spooled(spool) == ["<on@x>"])
+        desk.run(lambda s: update_mailbox(s, Operator(), support, active=False, now=NOW))
+        append(imap, "support", mail(message_id="<off@x>"))
+        eventually(lambda: not fetching(support))
+    finally:
+        running.stop()
+    assert spooled(spool) == ["<on@x>"]
+    assert checkpoint(desk, support).last_uid == 1
+
+
+def test_a_changed_imap_url_or_password_takes_effect_without_a_restart(
+    desk: Desk, imap: Dovecot, spool: Spool
+) -> None:
+    support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
+    with imap.client("support", USERS["support"]) as client:
+        client.create_folder("Support")
+    append(imap, "support", mail(message_id="<inbox@x>"))
+    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
+    running.start()
+    try:
+        eventually(lambda: spooled(spool) == ["<inbox@x>"])
+        # Mail put in another folder is announced to no IDLE on INBOX: only
+        # the new URL, read while the poller waits, makes it come in.
+        fetch_from(desk, "support@acme.test", imap.url("support", "Support"), USERS["support"])
+        append(imap, "support", mail(message_id="<folder@x>"), folder="Support")
+        eventually(lambda: spooled(spool) == ["<inbox@x>", "<folder@x>"])
+        fetch_from(desk, "support@acme.test", imap.url("support", "Support"), "not-the-password")
+        eventually(lambda: "LoginError" in (health(desk, support).last_error or ""))
+    finally:
+        running.stop()
+
+
+def test_a_suspended_tenants_mailbox_is_not_fetched_and_resuming_fetches_what_arrived(
+    desk: Desk, imap: Dovecot, spool: Spool
+) -> None:
+    support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
+    append(imap, "support", mail(message_id="<s1@x>"))
+    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
+    running.start()
+    try:
+        eventually(lambda: spooled(spool) == ["<s1@x>"])
+        set_acme_active(desk, False)
+        append(imap, "support", mail(message_id="<s2@x>"))
+        eventually(lambda: not fetching(support))
+        assert desk.run(lambda s: [m.id for m in fetched_mailboxes(s)]) == []
+        with pytest.raises(NotFound):
+            running.poll_once(support)
+        assert spooled(spool) == ["<s1@x>"]
+        assert checkpoint(desk, support).last_uid == 1
+        set_acme_active(desk, True)
+        eventually(lambda: spooled(spool) == ["<s1@x>", "<s2@x>"])
+    finally:
+        running.stop()
