@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections import Counter
@@ -134,6 +135,9 @@ class LimitedSMTP(SMTP):
         self._hang_up(IDLE_TIMEOUT)
 
     def _counted(self, method: Command) -> Command:
+        # HELP lists and explains the commands by the syntax aiosmtpd's
+        # @syntax attaches to each method; the wrapper must carry it too.
+        @functools.wraps(method)
         async def counted(arg: str | None) -> None:
             self._commands += 1
             if self._commands > self._limits.max_commands:

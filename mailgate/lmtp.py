@@ -12,7 +12,7 @@ from helpdesk.db import SessionFactory
 from helpdesk.errors import ConfigError
 from helpdesk.settings import Settings
 from mailgate.limits import LimitedSMTP, SessionLimits
-from mailgate.smtp import ACCEPTED, FreeBytes, GatewayHandler, Store, make_handler, serve
+from mailgate.smtp import ACCEPTED, FreeBytes, GatewayHandler, Store, _start
 
 
 class LmtpHandler(GatewayHandler):
@@ -75,18 +75,17 @@ def start_lmtp(
     """
     if settings.lmtp_listen is None:
         raise ConfigError("HELPDESK_LMTP_LISTEN: set it to HOST:PORT to run LMTP")
-    limits = limits or SessionLimits()
-    handler = make_handler(
-        LmtpHandler,
+    return _start(
         settings,
         session_factory,
+        handler_class=LmtpHandler,
+        protocol=LimitedLMTP,
+        listen=settings.lmtp_listen,
+        ident="helpdesk LMTP",
         store=store,
         clock=clock,
         limits=limits,
         free_bytes=free_bytes,
-    )
-    return serve(
-        handler, LimitedLMTP, settings.lmtp_listen, settings, limits, ident="helpdesk LMTP"
     )
 
 

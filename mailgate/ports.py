@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from helpdesk.queries.inbound import MailboxRef, TicketPeople, TicketRef
+from helpdesk.queries.inbound import MailboxRef, NewTicketCounts, TicketPeople, TicketRef
 
 __all__ = [
     "IntakeCounts",
     "MailboxDirectory",
     "MailboxRef",
+    "NewTicketCounts",
     "ThreadIndex",
     "TicketPeople",
     "TicketRef",
@@ -50,8 +51,5 @@ class ThreadIndex(Protocol):
 
 
 class IntakeCounts(Protocol):
-    def new_tickets_from(self, tenant_id: int, sender: str, since: datetime) -> int:
-        """Count tickets opened by mail from `sender` since then."""
-
-    def new_tickets(self, tenant_id: int, since: datetime) -> int:
-        """Count tickets the tenant's mail opened since then."""
+    def new_tickets(self, tenant_id: int, sender: str, since: datetime) -> NewTicketCounts:
+        """Count tickets the tenant's mail opened since then: from `sender`, and in all."""

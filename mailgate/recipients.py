@@ -1,38 +1,28 @@
-"""Which recipients the doors accept at RCPT: the receiving mailboxes, kept for a few seconds."""
+"""Which recipients the doors accept at RCPT: the mailboxes as DeskSetup keeps them."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
 
 from helpdesk.db import SessionFactory, session_scope
-from helpdesk.services.mailboxes import (
-    find_mailbox_for_address,
-    receives_mail,
-    receiving_addresses,
-)
+from mailgate.desk_setup import SETUP_TTL_SECONDS, DeskSetup, RoutingDirectory
 
-# How long RCPT trusts its list of receiving addresses, in seconds.
-RECIPIENTS_TTL_SECONDS = 5.0
-
-
-def mailbox_exists(session_factory: SessionFactory, address: str) -> bool:
-    """Whether mail to `address` (or its +tag form) belongs to a mailbox; one short session."""
-    with session_scope(session_factory) as session:
-        return find_mailbox_for_address(session, address) is not None
+# How long RCPT trusts the mailboxes it read, in seconds: as long as the
+# pipeline trusts its own (tests/mailgate/test_faults.py waits this long).
+RECIPIENTS_TTL_SECONDS = SETUP_TTL_SECONDS
 
 
 class KnownRecipients:
-    """The receiving addresses, read again when older than `ttl` seconds, for RCPT checks.
+    """Whether mail to an address is for a mailbox, from mailboxes read again after `ttl` seconds.
 
     A database round trip per RCPT would cost the gateway a third of its
-    rate; an address not in the list is looked up at once all the same, so
-    a new mailbox receives mail from its first minute. A mailbox switched off
-    may still be accepted for `ttl` seconds; its mail is then quarantined.
-    When the list is stale and cannot be read, the lookup raises, and the
-    sender hears 451.
+    rate; an address the kept mailboxes do not know is looked up at once all
+    the same, so a new mailbox receives mail from its first minute. A mailbox
+    switched off may still be accepted for `ttl` seconds; its mail is then
+    quarantined. When the kept mailboxes are too old and cannot be read
+    again, the lookup raises, and the sender hears 451.
     """
 
     def __init__(
@@ -43,21 +33,15 @@ class KnownRecipients:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = session_factory
-        self._ttl = ttl
-        self._clock = clock
+        self._setup = DeskSetup(ttl=ttl, timer=clock)
+        # The doors look recipients up from several threads at once; one of
+        # them reads the mailboxes again while the others wait for the result.
         self._lock = threading.Lock()
-        self._addresses: frozenset[str] = frozenset()
-        self._read_at = -math.inf
 
     def __call__(self, address: str) -> bool:
-        if receives_mail(self._current(), address):
-            return True
-        return mailbox_exists(self._sessions, address)
-
-    def _current(self) -> frozenset[str]:
-        with self._lock:
-            if self._clock() - self._read_at >= self._ttl:
-                with session_scope(self._sessions) as session:
-                    self._addresses = receiving_addresses(session)
-                self._read_at = self._clock()
-            return self._addresses
+        # A session opens no connection until it runs a query, so an address
+        # the kept mailboxes know costs no database round trip.
+        with session_scope(self._sessions) as session:
+            with self._lock:
+                snapshot = self._setup.mailboxes(session)
+            return RoutingDirectory(snapshot, session).mailbox_for(address) is not None

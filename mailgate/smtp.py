@@ -36,9 +36,6 @@ BARE_LINE_ENDING = "554 5.6.0 Bare CR or LF line ending refused; lines must end 
 # Connections the kernel may hold for us before we accept them.
 LISTEN_BACKLOG = 4096
 
-# The spool must keep room for this many messages of the largest size before
-# a new sender is welcome.
-ROOM_FACTOR = 1.5
 
 Store = Callable[[bytes, Envelope], SpoolEntry]
 RecipientCheck = Callable[[str], bool]
@@ -55,10 +52,10 @@ class GatewayHandler:
         store: Store,
         recipient_exists: RecipientCheck,
         *,
-        clock: Clock = utcnow,
-        max_recipients: int = SessionLimits.max_recipients,
-        free_bytes: FreeBytes | None = None,
-        min_free_bytes: int = 0,
+        clock: Clock,
+        max_recipients: int,
+        free_bytes: FreeBytes,
+        min_free_bytes: int,
     ) -> None:
         self._store = store
         self._recipient_exists = recipient_exists
@@ -133,8 +130,6 @@ class GatewayHandler:
         return ACCEPTED
 
     def _has_room(self) -> bool:
-        if self._free_bytes is None:
-            return True
         try:
             free = self._free_bytes()
         except OSError:
@@ -197,61 +192,6 @@ def has_bare_line_ending(data: bytes) -> bool:
     return data.count(b"\r") != pairs or data.count(b"\n") != pairs
 
 
-def make_handler(
-    handler_class: type[GatewayHandler],
-    settings: Settings,
-    session_factory: SessionFactory,
-    *,
-    store: Store | None,
-    clock: Clock,
-    limits: SessionLimits,
-    free_bytes: FreeBytes | None,
-) -> GatewayHandler:
-    """Build a handler over the spool of `settings`, or over `store` and `free_bytes` given."""
-    return handler_class(
-        store or Spool(settings.spool_dir).store,
-        KnownRecipients(session_factory),
-        clock=clock,
-        max_recipients=limits.max_recipients,
-        free_bytes=free_bytes or partial(spool_free_bytes, settings.spool_dir),
-        min_free_bytes=int(settings.max_message_bytes * ROOM_FACTOR),
-    )
-
-
-def serve(
-    handler: GatewayHandler,
-    protocol: type[LimitedSMTP],
-    listen: Listen,
-    settings: Settings,
-    limits: SessionLimits,
-    *,
-    ident: str = "helpdesk ESMTP",
-) -> Controller:
-    """Start `protocol` sessions for `handler` on `listen` in a thread of their own.
-
-    STARTTLS is offered when settings.tls_cert and tls_key are set, never
-    required: an MX must take mail from senders that cannot encrypt.
-
-    Raises:
-        ConfigError: the certificate or its key cannot be loaded.
-        OSError: the address cannot be bound.
-    """
-    controller = GatewayController(
-        handler,
-        protocol=protocol,
-        limits=limits,
-        hostname=listen.host,
-        port=listen.port,
-        data_size_limit=settings.max_message_bytes,
-        decode_data=False,
-        enable_SMTPUTF8=True,
-        ident=ident,
-        tls_context=server_tls_context(settings),
-    )
-    controller.start()
-    return controller
-
-
 def start_smtp(
     settings: Settings,
     session_factory: SessionFactory,
@@ -270,17 +210,65 @@ def start_smtp(
         ConfigError: the STARTTLS certificate or its key cannot be loaded.
         OSError: the address cannot be bound.
     """
-    limits = limits or SessionLimits()
-    handler = make_handler(
-        GatewayHandler,
+    return _start(
         settings,
         session_factory,
+        handler_class=GatewayHandler,
+        protocol=LimitedSMTP,
+        listen=settings.smtp_listen,
+        ident="helpdesk ESMTP",
         store=store,
         clock=clock,
         limits=limits,
         free_bytes=free_bytes,
     )
-    return serve(handler, LimitedSMTP, settings.smtp_listen, settings, limits)
+
+
+def _start(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    handler_class: type[GatewayHandler],
+    protocol: type[LimitedSMTP],
+    listen: Listen,
+    ident: str,
+    store: Store | None,
+    clock: Clock,
+    limits: SessionLimits | None,
+    free_bytes: FreeBytes | None,
+) -> Controller:
+    """Start `protocol` sessions of a `handler_class` handler on `listen` in a thread of their own.
+
+    STARTTLS is offered when settings.tls_cert and tls_key are set, never
+    required: an MX must take mail from senders that cannot encrypt.
+
+    Raises:
+        ConfigError: the certificate or its key cannot be loaded.
+        OSError: the address cannot be bound.
+    """
+    limits = limits or SessionLimits()
+    handler = handler_class(
+        store or Spool(settings.spool_dir).store,
+        KnownRecipients(session_factory),
+        clock=clock,
+        max_recipients=limits.max_recipients,
+        free_bytes=free_bytes or partial(spool_free_bytes, settings.spool_dir),
+        min_free_bytes=settings.min_spool_free_bytes,
+    )
+    controller = GatewayController(
+        handler,
+        protocol=protocol,
+        limits=limits,
+        hostname=listen.host,
+        port=listen.port,
+        data_size_limit=settings.max_message_bytes,
+        decode_data=False,
+        enable_SMTPUTF8=True,
+        ident=ident,
+        tls_context=server_tls_context(settings),
+    )
+    controller.start()
+    return controller
 
 
 def _peer(session: Any) -> str:

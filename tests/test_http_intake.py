@@ -278,6 +278,17 @@ def test_empty_body_is_400(door: Door, client: FlaskClient) -> None:
     assert body["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("door_path", ["/inbound/{id}", "/inbound/ses/{id}"])
+def test_a_get_on_a_door_is_a_405_in_json_naming_the_allowed_methods(
+    door: Door, client: FlaskClient, door_path: str
+) -> None:
+    # Werkzeug's routing refuses it before any view or blueprint handler runs.
+    response = client.get(door_path.format(id=door.mailbox_id))
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+
+
 def test_message_over_the_size_limit_is_413_in_json(
     door: Door, make_app: Callable[[Settings], Flask]
 ) -> None:

@@ -52,6 +52,8 @@ EDGE_IMPORTS_ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("web", "mailgate.sns"),
         ("web", "mailgate.ses"),
         ("web", "mailgate.spool"),
+        # The signed HTTP door takes as many recipients as one SMTP session may name.
+        ("web", "mailgate.limits"),
     }
 )
 # Settings are read once, in one place, and passed down.

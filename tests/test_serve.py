@@ -27,7 +27,7 @@ from helpdesk.services.users import authenticate_password
 from mailgate.signed_intake import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_header
 from mailgate.spool import Spool
 from tests.factories import NOW
-from tests.servers import free_port, http_post
+from tests.servers import free_port, http_post, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -244,9 +244,7 @@ def test_serve_with_lmtp_listen_accepts_lmtp_and_the_mail_becomes_a_ticket(
         mailbox = field(served.banner(), "Demo mailbox")
         with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as client:
             assert client.sendmail("someone@client.example", [mailbox], MESSAGE) == {}
-        deadline = time.monotonic() + 10
-        while subjects(tmp_path) != ["hello"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: subjects(tmp_path) == ["hello"], 10, "a ticket of the mail")
         assert served.stop()[0] == 0
     assert subjects(tmp_path) == ["hello"]
 
@@ -280,8 +278,6 @@ def test_the_procfiles_web_role_takes_signed_mail_and_processes_it(
         url = f"http://127.0.0.1:{web_port}/inbound/1"
         assert http_post(url, MESSAGE, headers)[0] == 202
         # then the drain beside the web role makes a ticket of it.
-        deadline = time.monotonic() + 10
-        while subjects(tmp_path) != ["hello"] and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: subjects(tmp_path) == ["hello"], 10, "a ticket of the mail")
         assert served.stop()[0] == 0
     assert subjects(tmp_path) == ["hello"]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -178,17 +178,6 @@ def sns_host(moto_url: str, signing_key: SigningKey) -> Iterator[tuple[SnsHost, 
         server.server_close()
 
 
-@pytest.fixture
-def aws_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Production takes credentials from boto3's usual chain: here, the environment.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @dataclass
 class SesDoor:
     desk: Desk
@@ -227,7 +216,7 @@ def door(
     engine: Engine,
     moto_url: str,
     sns_host: tuple[SnsHost, str],
-    aws_credentials: None,
+    aws_env: None,
     make_app: Callable[[Settings], Flask],
 ) -> Iterator[SesDoor]:
     host, host_url = sns_host
@@ -250,20 +239,11 @@ def door(
         yield SesDoor(desk, settings, host, host_url, base_url, mailbox_id, secret)
 
 
-def s3_client(moto_url: str) -> Any:
+def aws_client(service: Literal["s3", "sns"], moto_url: str) -> Any:
+    """A boto3 client of `service` ("s3", "sns") on moto, as the test's own AWS account."""
     # Dummy credentials go to the test's clients only, never into the process environment.
     return boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def sns_client(moto_url: str) -> Any:
-    return boto3.client(
-        "sns",
+        service,
         endpoint_url=moto_url,
         region_name=REGION,
         aws_access_key_id="testing",
@@ -308,7 +288,8 @@ def ses_received(
 
 
 def topic(moto_url: str) -> str:
-    arn: str = sns_client(moto_url).create_topic(Name=f"ses-in-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    name = f"ses-in-{uuid.uuid4().hex[:8]}"
+    arn: str = aws_client("sns", moto_url).create_topic(Name=name)["TopicArn"]
     return arn
 
 
@@ -342,11 +323,11 @@ def test_mail_that_ses_put_in_s3_is_fetched_spooled_and_becomes_a_ticket(
 ) -> None:
     data = fixture_mail("rfc2047_utf8_subject_and_from.eml")
     bucket = f"ses-inbound-{uuid.uuid4().hex[:12]}"
-    s3 = s3_client(moto_url)
+    s3 = aws_client("s3", moto_url)
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="inbound/4v3n7s", Body=data)
     topic_arn = topic(moto_url)
-    sns = sns_client(moto_url)
+    sns = aws_client("sns", moto_url)
     sns.subscribe(TopicArn=topic_arn, Protocol="http", Endpoint=door.subscription_url)
     action = {
         "type": "S3",
@@ -372,7 +353,7 @@ def test_mail_that_ses_put_in_s3_is_fetched_spooled_and_becomes_a_ticket(
 def test_mail_carried_inside_the_notification_is_stored(door: SesDoor, moto_url: str) -> None:
     data = fixture_mail("gmail_inline_image_cid_related.eml")
     topic_arn = topic(moto_url)
-    sns = sns_client(moto_url)
+    sns = aws_client("sns", moto_url)
     sns.subscribe(TopicArn=topic_arn, Protocol="http", Endpoint=door.subscription_url)
     sns.publish(TopicArn=topic_arn, Message=inline(data))
     [entry] = door.spool.pending()
@@ -381,7 +362,7 @@ def test_mail_carried_inside_the_notification_is_stored(door: SesDoor, moto_url:
 
 def test_tampered_message_signed_by_moto_is_403(door: SesDoor, moto_url: str) -> None:
     topic_arn = topic(moto_url)
-    sns = sns_client(moto_url)
+    sns = aws_client("sns", moto_url)
     sns.subscribe(TopicArn=topic_arn, Protocol="http", Endpoint=door.host_url + "/capture")
     sns.publish(TopicArn=topic_arn, Message=inline(mail(subject="Genuine")))
     [captured] = door.host.posted

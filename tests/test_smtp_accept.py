@@ -13,23 +13,12 @@ from sqlalchemy.engine import Engine
 
 from helpdesk.db import SessionFactory, make_engine, make_session_factory
 from helpdesk.settings import Settings
-from mailgate.smtp import has_bare_line_ending, start_smtp
+from mailgate.smtp import has_bare_line_ending
 from mailgate.spool import Spool
-from tests.mailgate.smtp_helpers import RawClient, add_mailbox, door_settings
+from tests.mailgate.smtp_helpers import RAW, RawClient, add_mailbox, door_settings, serving
 
 LIMIT = 20_000
 SENDER = "client@client.example"
-# 8-bit, not UTF-8 (Latin-1 and a stray 0xff), a dot-stuffed line, CRLF endings.
-RAW = (
-    b"From: Client <client@client.example>\r\n"
-    b"To: support@acme.example\r\n"
-    b"Subject: =?iso-8859-1?q?caf=E9?=\r\n"
-    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
-    b"Content-Transfer-Encoding: 8bit\r\n"
-    b"\r\n"
-    b"Un caf\xe9, s'il vous pla\xeet \xff.\r\n"
-    b".a line that starts with a dot\r\n"
-)
 
 
 @pytest.fixture
@@ -48,15 +37,14 @@ def smtp_settings(tmp_path: Path) -> Settings:
 def running(
     settings: Settings, sessions: SessionFactory, *, free_bytes: int | None = None
 ) -> Iterator[smtplib.SMTP]:
-    controller = start_smtp(
-        settings, sessions, free_bytes=None if free_bytes is None else lambda: free_bytes
-    )
-    try:
-        with smtplib.SMTP("127.0.0.1", settings.smtp_listen.port, timeout=10) as client:
-            client.ehlo("client.example")
-            yield client
-    finally:
-        controller.stop()
+    with (
+        serving(
+            settings, sessions, free_bytes=None if free_bytes is None else lambda: free_bytes
+        ) as port,
+        smtplib.SMTP("127.0.0.1", port, timeout=10) as client,
+    ):
+        client.ehlo("client.example")
+        yield client
 
 
 def test_unknown_recipient_is_refused_at_rcpt(
@@ -156,9 +144,14 @@ def test_sender_is_refused_with_452_while_the_spool_has_no_room_for_one_and_a_ha
     assert code == 250 or answer[1].startswith(b"4.3.1")
 
 
-def test_the_real_spool_has_room_for_a_sender(
+def test_the_real_spool_is_measured_before_a_sender_is_welcome(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
+    # No file system has room for one and a half messages of an exabyte each.
+    absurd = dataclasses.replace(smtp_settings, max_message_bytes=10**18)
+    with running(absurd, sessions) as client:
+        code, reply = client.mail(SENDER)
+    assert (code, reply[:5]) == (452, b"4.3.1")
     with running(smtp_settings, sessions) as client:
         assert client.mail(SENDER)[0] == 250
 
@@ -178,9 +171,8 @@ def test_a_smuggled_second_message_is_neither_delivered_nor_run(
         + ending
         + b"\r\n.\r\nQUIT\r\n"
     )
-    controller = start_smtp(smtp_settings, sessions)
-    try:
-        client = RawClient(smtp_settings.smtp_listen.port)
+    with serving(smtp_settings, sessions) as port:
+        client = RawClient(port)
         client.reply()
         for line in (
             "EHLO client.example",
@@ -192,8 +184,6 @@ def test_a_smuggled_second_message_is_neither_delivered_nor_run(
         client.send(smuggled)
         replies = client.replies_until_closed()
         client.close()
-    finally:
-        controller.stop()
     assert replies[0].startswith(b"554 5.6.0")
     assert not any(reply.startswith((b"250", b"354")) for reply in replies[:-1])
     assert Spool(smtp_settings.spool_dir).pending() == []
@@ -233,27 +223,26 @@ def test_only_crlf_pairs_count_as_line_endings(data: bytes, bare: bool) -> None:
 def test_a_pipelined_transaction_gets_each_reply_in_order(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
-    controller = start_smtp(smtp_settings, sessions)
-    client = RawClient(smtp_settings.smtp_listen.port)
-    try:
-        client.reply()
-        client.send(b"EHLO client.example\r\n")
-        assert b"250-PIPELINING" in client.lines()
-        # RFC 2920: everything up to DATA in one write, DATA last.
-        client.send(
-            b"MAIL FROM:<client@client.example>\r\n"
-            b"RCPT TO:<support@acme.example>\r\n"
-            b"RCPT TO:<nobody@acme.example>\r\n"
-            b"RCPT TO:<support+t0k3n@acme.example>\r\n"
-            b"DATA\r\n"
-        )
-        replies = [client.reply()[:3] for _ in range(5)]
-        assert replies == [b"250", b"250", b"550", b"250", b"354"]
-        client.send(RAW + b".\r\nQUIT\r\n")
-        assert client.reply()[:3] == b"250"
-        assert client.reply()[:3] == b"221"
-    finally:
-        client.close()
-        controller.stop()
+    with serving(smtp_settings, sessions) as port:
+        client = RawClient(port)
+        try:
+            client.reply()
+            client.send(b"EHLO client.example\r\n")
+            assert b"250-PIPELINING" in client.lines()
+            # RFC 2920: everything up to DATA in one write, DATA last.
+            client.send(
+                b"MAIL FROM:<client@client.example>\r\n"
+                b"RCPT TO:<support@acme.example>\r\n"
+                b"RCPT TO:<nobody@acme.example>\r\n"
+                b"RCPT TO:<support+t0k3n@acme.example>\r\n"
+                b"DATA\r\n"
+            )
+            replies = [client.reply()[:3] for _ in range(5)]
+            assert replies == [b"250", b"250", b"550", b"250", b"354"]
+            client.send(RAW + b".\r\nQUIT\r\n")
+            assert client.reply()[:3] == b"250"
+            assert client.reply()[:3] == b"221"
+        finally:
+            client.close()
     [entry] = Spool(smtp_settings.spool_dir).pending()
     assert entry.read_envelope().rcpt_tos == ("support@acme.example", "support+t0k3n@acme.example")

@@ -244,16 +244,10 @@ def test_unsupported_storage_url_names_the_variable(url: str) -> None:
 
 
 @pytest.mark.s3
+@pytest.mark.usefixtures("aws_env")
 def test_s3_url_from_settings_stores_in_that_bucket_under_its_prefix(
-    moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    moto_s3: MotoS3, tmp_path: Path
 ) -> None:
-    # Production takes credentials from boto3's usual chain: here, the environment.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
     prefix = f"settings-{uuid.uuid4().hex}"
     settings = Settings.for_var_dir(
         tmp_path,

@@ -20,6 +20,9 @@ from helpdesk.errors import (
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# The HTTP mail doors (web/inbound.py) answer programs, never a browser: even
+# Werkzeug's own errors there (a 413, a 405 for a GET) come back in JSON.
+INBOUND_PREFIX = "/inbound/"
 
 DOMAIN_STATUS: dict[type[HelpdeskError], int] = {
     NotFound: 404,
@@ -57,7 +60,7 @@ def error_response(status: int, code: str, message: str, **extra: object) -> tup
 
 
 def handle_domain_error(exc: HelpdeskError) -> tuple[Response, int]:
-    """Answer a domain error: the envelope under /api/, a small HTML page elsewhere."""
+    """Answer a domain error: the envelope under /api/ and /inbound/, a small HTML page else."""
     status = status_for(exc)
     extra: dict[str, object] = {}
     if isinstance(exc, ValidationError):
@@ -76,7 +79,7 @@ def status_for(exc: HelpdeskError) -> int:
 
 
 def handle_http_error(exc: HTTPException) -> HTTPException | tuple[Response, int]:
-    """Answer 404, 405, 400 ... with the envelope under /api/; Werkzeug's page elsewhere."""
+    """Answer 404, 405, 400 ... in the envelope under /api/ and /inbound/, else Werkzeug's page."""
     if not _wants_json():
         return exc
     status = exc.code or 500
@@ -98,7 +101,7 @@ def handle_internal_error(exc: InternalServerError) -> InternalServerError | tup
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(API_PREFIX) or request.path == "/api"
+    return request.path.startswith((API_PREFIX, INBOUND_PREFIX)) or request.path == "/api"
 
 
 def _html_error(status: int, message: str) -> tuple[Response, int]:

@@ -16,7 +16,6 @@ from typing import cast
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
 
 from helpdesk.clock import utcnow
 from helpdesk.errors import ConfigError
@@ -27,6 +26,7 @@ from helpdesk.services.mailboxes import (
     find_mailbox_for_address,
     intake_secret,
 )
+from mailgate.limits import SessionLimits
 from mailgate.ses import (
     S3Messages,
     SesMalformed,
@@ -56,7 +56,7 @@ from mailgate.sns import (
 )
 from mailgate.spool import Envelope, Spool
 from web.app import app_state, request_session
-from web.errors import HTTP_CODES, error_response
+from web.errors import error_response
 
 log = logging.getLogger(__name__)
 # Machine-to-machine doors: no session cookie authenticates them, and they read
@@ -70,8 +70,8 @@ RETRY_AFTER_SECONDS = 60
 # One answer for every signature failure: which part was wrong is no one's business.
 BAD_SIGNATURE = "missing or bad signature, or a timestamp too far from now"
 NO_SUCH_MAILBOX = "no such mailbox"
-# As many as one SMTP session may name (mailgate.limits.SessionLimits).
-MAX_RECIPIENTS = 100
+# As many as one SMTP session may name.
+MAX_RECIPIENTS = SessionLimits.max_recipients
 
 
 @dataclass(frozen=True)
@@ -269,15 +269,3 @@ def _database_failed(exc: Exception) -> tuple[Response, int]:
     # nothing was stored, and the sender keeps the message until we answer 2xx.
     log.error("inbound request deferred: %s", exc)
     return _unavailable("the helpdesk cannot take mail right now; try again later")
-
-
-@inbound.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    # The doors answer in JSON even for Werkzeug's own errors (413 above all).
-    status = exc.code or 500
-    return error_response(status, HTTP_CODES.get(status, "error"), exc.description or exc.name)
-
-
-@inbound.errorhandler(InternalServerError)
-def _internal_error(exc: InternalServerError) -> tuple[Response, int]:
-    return error_response(500, "internal_error", "internal server error")

@@ -74,28 +74,35 @@ class WebRole:
         wasyncore.close_all(self._map)
 
 
-class SmtpRole:
-    """The SMTP gateway on settings.smtp_listen, storing accepted mail in the spool."""
-
-    name = "smtp"
+class _MailRole:
+    """A role over the mail settings and sessions; `start` keeps in `_running` what `stop` stops."""
 
     def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
         self._settings = settings
         self._session_factory = session_factory
-        self._controller: Any = None
+        self._running: Any = None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.stop()
+
+
+class SmtpRole(_MailRole):
+    """The SMTP gateway on settings.smtp_listen, storing accepted mail in the spool."""
+
+    name = "smtp"
 
     def start(self) -> None:
         from mailgate.smtp import start_smtp
 
         with _listening("HELPDESK_SMTP_LISTEN", self._settings.smtp_listen):
-            self._controller = start_smtp(self._settings, self._session_factory)
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
+            self._running = start_smtp(self._settings, self._session_factory)
 
 
-class LmtpRole(SmtpRole):
+class LmtpRole(_MailRole):
     """The LMTP door on settings.lmtp_listen, for a team's own MTA; stores as SMTP does."""
 
     name = "lmtp"
@@ -105,41 +112,27 @@ class LmtpRole(SmtpRole):
 
         # start_lmtp itself refuses a missing address with a ConfigError.
         with _listening("HELPDESK_LMTP_LISTEN", self._settings.lmtp_listen):
-            self._controller = start_lmtp(self._settings, self._session_factory)
+            self._running = start_lmtp(self._settings, self._session_factory)
 
 
-class ImapRole:
+class ImapRole(_MailRole):
     """The IMAP poller: every active mailbox with IMAP settings fetched into the spool."""
 
     name = "imap"
-
-    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
-        self._settings = settings
-        self._session_factory = session_factory
-        self._poller: Any = None
 
     def start(self) -> None:
         from mailgate.imap import ImapPoller
         from mailgate.spool import Spool
 
         spool = Spool(self._settings.spool_dir)
-        self._poller = ImapPoller(self._settings, self._session_factory, spool)
-        self._poller.start()
-
-    def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.stop()
+        self._running = ImapPoller(self._settings, self._session_factory, spool)
+        self._running.start()
 
 
-class IngestRole:
+class IngestRole(_MailRole):
     """Processing of stored mail: the spool drained through the inbound pipeline."""
 
     name = "ingest"
-
-    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
-        self._settings = settings
-        self._session_factory = session_factory
-        self._drainer: Any = None
 
     def start(self) -> None:
         from helpdesk.storage import open_blob_store
@@ -149,12 +142,8 @@ class IngestRole:
 
         store = open_blob_store(self._settings)
         ingest = Ingest(self._settings, self._session_factory, store)
-        self._drainer = SpoolDrainer(Spool(self._settings.spool_dir), ingest)
-        self._drainer.start()
-
-    def stop(self) -> None:
-        if self._drainer is not None:
-            self._drainer.stop()
+        self._running = SpoolDrainer(Spool(self._settings.spool_dir), ingest)
+        self._running.start()
 
 
 class WorkerRole:

@@ -210,25 +210,6 @@ def find_mailbox_for_address(session: Session, address: str) -> Mailbox | None:
     return max(matches, key=lambda mailbox: len(mailbox.address), default=None)
 
 
-def receiving_addresses(session: Session) -> frozenset[str]:
-    """Return the address of every mailbox that receives mail (active, of an active tenant)."""
-    query = (
-        select(Mailbox.address)
-        .join(Tenant, Tenant.id == Mailbox.tenant_id)
-        .where(Mailbox.active.is_(True), Tenant.active.is_(True))
-    )
-    return frozenset(session.scalars(query))
-
-
-def receives_mail(addresses: frozenset[str], address: str) -> bool:
-    """Whether mail to `address` (or its `local+tag` form) is for one of `addresses`."""
-    try:
-        normalized = normalize_email(address)
-    except ValidationError:
-        return False
-    return any(form in addresses for form in untagged_forms(normalized))
-
-
 def list_mailboxes(session: Session, actor: Principal, tenant_id: int) -> list[Mailbox]:
     """Return the tenant's mailboxes, by address.
 

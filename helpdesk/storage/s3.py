@@ -1,4 +1,4 @@
-"""Blobs as objects in an S3 bucket, under an optional prefix; the one home of boto3."""
+"""Blobs as objects in an S3 bucket, under an optional prefix (boto3: here and in SES intake)."""
 
 from __future__ import annotations
 

@@ -21,17 +21,11 @@ from tests.mailgate.smtp_helpers import (
     MESSAGE,
     SENDER,
     door_settings,
-    mailbox_database,
+    serving,
 )
 
 LIMIT = 20_000
 TAGGED = "support+a1b2@acme.example"
-
-
-@pytest.fixture
-def sessions(sqlite_template: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    with mailbox_database(sqlite_template, tmp_path) as factory:
-        yield factory
 
 
 @pytest.fixture
@@ -41,14 +35,13 @@ def lmtp_settings(tmp_path: Path) -> Settings:
 
 @contextmanager
 def lmtp(settings: Settings, sessions: SessionFactory, **options: object) -> Iterator[smtplib.LMTP]:
-    controller = start_lmtp(settings, sessions, **options)  # type: ignore[arg-type]
     assert settings.lmtp_listen is not None
-    try:
-        with smtplib.LMTP("127.0.0.1", settings.lmtp_listen.port, timeout=10) as client:
-            client.ehlo("mta.example")  # smtplib.LMTP says LHLO here
-            yield client
-    finally:
-        controller.stop()
+    with (
+        serving(settings, sessions, start=start_lmtp, **options) as port,
+        smtplib.LMTP("127.0.0.1", port, timeout=10) as client,
+    ):
+        client.ehlo("mta.example")  # smtplib.LMTP says LHLO here
+        yield client
 
 
 def transaction(

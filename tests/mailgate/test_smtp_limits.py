@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import smtplib
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,14 @@ import pytest
 from helpdesk.db import SessionFactory
 from helpdesk.settings import Settings
 from mailgate.limits import SessionLimits
-from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
 from tests.mailgate.smtp_helpers import (
     MAILBOX,
     MESSAGE,
     SENDER,
     RawClient,
-    door_settings,
-    mailbox_database,
     noop_until_closed,
-    self_signed_certificate,
+    serving,
     tls_client,
 )
 
@@ -37,28 +33,6 @@ SMALL = SessionLimits(
 )
 
 
-@pytest.fixture
-def sessions(sqlite_template: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    with mailbox_database(sqlite_template, tmp_path) as factory:
-        yield factory
-
-
-@pytest.fixture
-def smtp_settings(tmp_path: Path) -> Settings:
-    return door_settings(tmp_path / "var", "smtp", max_message_bytes=1_000_000)
-
-
-@contextmanager
-def server(
-    settings: Settings, sessions: SessionFactory, limits: SessionLimits = SMALL
-) -> Iterator[int]:
-    controller = start_smtp(settings, sessions, limits=limits)
-    try:
-        yield settings.smtp_listen.port
-    finally:
-        controller.stop()
-
-
 def greeted(port: int) -> RawClient:
     client = RawClient(port)
     assert client.reply().startswith(b"220 ")
@@ -69,7 +43,10 @@ def test_a_recipient_over_the_limit_gets_452_and_the_others_are_delivered(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
     tagged = [f"support+{n}@acme.example" for n in range(4)]
-    with server(smtp_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
+    with (
+        serving(smtp_settings, sessions, limits=SMALL) as port,
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
         client.ehlo("client.example")
         client.mail(SENDER)
         codes = [client.rcpt(address) for address in tagged]
@@ -85,7 +62,10 @@ def test_a_body_line_over_1000_bytes_is_refused_and_the_session_goes_on(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
     long_line = MESSAGE + b"x" * 1200 + b"\r\n"
-    with server(smtp_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
+    with (
+        serving(smtp_settings, sessions, limits=SMALL) as port,
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
         client.ehlo("client.example")
         client.mail(SENDER)
         client.rcpt(MAILBOX)
@@ -100,7 +80,7 @@ def test_a_body_line_over_1000_bytes_is_refused_and_the_session_goes_on(
 def test_a_client_address_over_its_connection_limit_gets_421_at_connect(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(smtp_settings, sessions) as port, ExitStack() as stack:
+    with serving(smtp_settings, sessions, limits=SMALL) as port, ExitStack() as stack:
         clients = [greeted(port) for _ in range(3)]
         for client in clients:
             stack.callback(client.close)
@@ -115,7 +95,7 @@ def test_a_client_address_over_its_connection_limit_gets_421_at_connect(
 def test_a_session_over_its_command_limit_gets_421_and_is_closed(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(smtp_settings, sessions) as port:
+    with serving(smtp_settings, sessions, limits=SMALL) as port:
         client = greeted(port)
         replies = [client.command("NOOP") for _ in range(SMALL.max_commands)]
         client.send(b"NOOP\r\n")
@@ -125,10 +105,29 @@ def test_a_session_over_its_command_limit_gets_421_and_is_closed(
     assert [line[:9] for line in last] == [b"421 4.7.0"]
 
 
+def test_help_lists_the_commands_and_gives_each_ones_syntax_while_commands_are_counted(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    # Counting wraps each of aiosmtpd's command methods; HELP reads the syntax
+    # they carry, so a wrapper that loses it leaves HELP with nothing to say.
+    with (
+        serving(smtp_settings, sessions, limits=SMALL) as port,
+        smtplib.SMTP("127.0.0.1", port) as client,
+    ):
+        client.ehlo("client.example")
+        listed = client.docmd("HELP")
+        mail = client.docmd("HELP", "MAIL")
+    assert listed == (
+        250,
+        b"Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET VRFY",
+    )
+    assert mail == (250, b"Syntax: MAIL FROM: <address> [SP <mail-parameters>]")
+
+
 def test_an_idle_client_gets_421_and_is_closed(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(smtp_settings, sessions) as port:
+    with serving(smtp_settings, sessions, limits=SMALL) as port:
         client = greeted(port)
         started = time.monotonic()
         last = client.replies_until_closed()
@@ -142,7 +141,7 @@ def test_a_slow_but_steady_sender_is_not_idle(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
     limits = dataclasses.replace(SMALL, session_deadline=10.0)
-    with server(smtp_settings, sessions, limits) as port:
+    with serving(smtp_settings, sessions, limits=limits) as port:
         client = greeted(port)
         for line in ("EHLO client.example", f"MAIL FROM:<{SENDER}>", f"RCPT TO:<{MAILBOX}>"):
             assert client.command(line).startswith(b"250")
@@ -160,7 +159,7 @@ def test_a_session_that_never_goes_idle_still_ends_at_its_deadline(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
     limits = dataclasses.replace(SMALL, max_commands=1000)
-    with server(smtp_settings, sessions, limits) as port:
+    with serving(smtp_settings, sessions, limits=limits) as port:
         client = greeted(port)
         started = time.monotonic()
         replies = noop_until_closed(client, limits.session_deadline + 3)
@@ -175,11 +174,6 @@ def test_a_session_that_never_goes_idle_still_ends_at_its_deadline(
 
 
 @pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    return self_signed_certificate(tmp_path)
-
-
-@pytest.fixture
 def tls_settings(smtp_settings: Settings, certificate: tuple[Path, Path]) -> Settings:
     cert, key = certificate
     return dataclasses.replace(smtp_settings, tls_cert=cert, tls_key=key)
@@ -188,7 +182,7 @@ def tls_settings(smtp_settings: Settings, certificate: tuple[Path, Path]) -> Set
 def test_a_failed_handshake_closes_the_connection_and_frees_its_slot(
     tls_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(tls_settings, sessions, SMALL) as port:
+    with serving(tls_settings, sessions, limits=SMALL) as port:
         for _ in range(SMALL.max_connections_per_client + 1):
             client = RawClient(port)
             assert client.reply().startswith(b"220 ")
@@ -206,7 +200,10 @@ def test_a_failed_handshake_closes_the_connection_and_frees_its_slot(
 def test_an_idle_client_over_tls_gets_421_and_is_closed(
     tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
-    with server(tls_settings, sessions, SMALL) as port, tls_client(port, certificate[0]) as client:
+    with (
+        serving(tls_settings, sessions, limits=SMALL) as port,
+        tls_client(port, certificate[0]) as client,
+    ):
         started = time.monotonic()
         last = client.replies_until_closed()
         waited = time.monotonic() - started
@@ -217,7 +214,10 @@ def test_an_idle_client_over_tls_gets_421_and_is_closed(
 def test_commands_before_and_after_starttls_count_against_one_limit(
     tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
-    with server(tls_settings, sessions, SMALL) as port, tls_client(port, certificate[0]) as client:
+    with (
+        serving(tls_settings, sessions, limits=SMALL) as port,
+        tls_client(port, certificate[0]) as client,
+    ):
         # EHLO and STARTTLS were two of the eight commands allowed.
         replies = [client.command("NOOP") for _ in range(SMALL.max_commands - 2)]
         client.send(b"NOOP\r\n")
@@ -230,7 +230,10 @@ def test_a_session_over_tls_still_ends_at_its_deadline(
     tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
     limits = SessionLimits(idle_timeout=0.5, session_deadline=1.5)
-    with server(tls_settings, sessions, limits) as port, tls_client(port, certificate[0]) as client:
+    with (
+        serving(tls_settings, sessions, limits=limits) as port,
+        tls_client(port, certificate[0]) as client,
+    ):
         started = time.monotonic()
         replies = noop_until_closed(client, limits.session_deadline + 2)
         lasted = time.monotonic() - started
@@ -253,7 +256,10 @@ def test_body_checks_still_apply_over_tls(
     body: bytes,
     refusal: bytes,
 ) -> None:
-    with server(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
+    with (
+        serving(tls_settings, sessions, limits=SMALL) as port,
+        tls_client(port, certificate[0]) as client,
+    ):
         for line in ("EHLO client.example", f"MAIL FROM:<{SENDER}>", f"RCPT TO:<{MAILBOX}>"):
             assert client.command(line).startswith(b"250")
         assert client.command("DATA").startswith(b"354")
@@ -265,7 +271,7 @@ def test_body_checks_still_apply_over_tls(
 def test_a_client_that_stalls_its_handshake_is_closed_at_the_idle_timeout(
     tls_settings: Settings, sessions: SessionFactory
 ) -> None:
-    with server(tls_settings, sessions, SMALL) as port:
+    with serving(tls_settings, sessions, limits=SMALL) as port:
         client = RawClient(port)
         assert client.reply().startswith(b"220 ")
         assert client.command("STARTTLS").startswith(b"220 ")

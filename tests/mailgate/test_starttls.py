@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,38 +18,17 @@ from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
 from tests.mailgate.smtp_helpers import (
     MAILBOX,
+    RAW,
     SENDER,
     RawClient,
     door_settings,
-    mailbox_database,
     self_signed_certificate,
+    serving,
     tls_client,
     trusting,
 )
 
-# 8-bit, a dot-stuffed line, CRLF endings: what must arrive unchanged over TLS.
-RAW = (
-    b"From: Client <client@client.example>\r\n"
-    b"To: support@acme.example\r\n"
-    b"Subject: =?iso-8859-1?q?caf=E9?=\r\n"
-    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
-    b"Content-Transfer-Encoding: 8bit\r\n"
-    b"\r\n"
-    b"Un caf\xe9, s'il vous pla\xeet.\r\n"
-    b".a line that starts with a dot\r\n"
-)
 Start = Callable[..., Controller]
-
-
-@pytest.fixture
-def sessions(sqlite_template: Path, tmp_path: Path) -> Iterator[SessionFactory]:
-    with mailbox_database(sqlite_template, tmp_path) as factory:
-        yield factory
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    return self_signed_certificate(tmp_path)
 
 
 @pytest.fixture
@@ -59,15 +37,6 @@ def tls_settings(tmp_path: Path, certificate: tuple[Path, Path]) -> Settings:
     return door_settings(
         tmp_path / "var", "smtp", max_message_bytes=100_000, tls_cert=cert, tls_key=key
     )
-
-
-@contextmanager
-def running(settings: Settings, sessions: SessionFactory) -> Iterator[int]:
-    controller = start_smtp(settings, sessions)
-    try:
-        yield settings.smtp_listen.port
-    finally:
-        controller.stop()
 
 
 def stored(settings: Settings) -> list[bytes]:
@@ -80,7 +49,7 @@ def test_starttls_is_offered_only_when_a_certificate_is_configured(
     plain = door_settings(tmp_path / "plain", "smtp", max_message_bytes=100_000)
     offered = []
     for settings in (tls_settings, plain):
-        with running(settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
+        with serving(settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
             client.ehlo("client.example")
             offered.append(client.has_extn("starttls"))
     assert offered == [True, False]
@@ -89,7 +58,7 @@ def test_starttls_is_offered_only_when_a_certificate_is_configured(
 def test_a_message_sent_after_starttls_is_stored_byte_for_byte(
     tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
-    with running(tls_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
+    with serving(tls_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
         client.ehlo("client.example")
         code, _ = client.starttls(context=trusting(certificate[0]))
         assert code == 220
@@ -104,7 +73,7 @@ def test_plain_mail_is_still_accepted_when_starttls_is_offered(
     tls_settings: Settings, sessions: SessionFactory
 ) -> None:
     # An MX must take mail from senders that cannot encrypt (RFC 3207 §4).
-    with running(tls_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
+    with serving(tls_settings, sessions) as port, smtplib.SMTP("127.0.0.1", port) as client:
         client.ehlo("client.example")
         assert client.has_extn("starttls")
         assert client.sendmail(SENDER, [MAILBOX], RAW) == {}
@@ -116,7 +85,7 @@ def test_after_starttls_the_client_must_greet_again_and_is_offered_neither_tls_n
 ) -> None:
     # RFC 3207 §4.2: everything learnt before TLS, the greeting included, is
     # forgotten. We relay nothing, so there is nothing to authenticate for.
-    with running(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
+    with serving(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
         assert client.command(f"MAIL FROM:<{SENDER}>").startswith(b"503 ")
         client.send(b"EHLO client.example\r\n")
         capabilities = [line[4:] for line in client.lines()]
@@ -128,7 +97,7 @@ def test_after_starttls_the_client_must_greet_again_and_is_offered_neither_tls_n
 def test_a_second_starttls_is_refused_and_the_session_goes_on(
     tls_settings: Settings, sessions: SessionFactory, certificate: tuple[Path, Path]
 ) -> None:
-    with running(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
+    with serving(tls_settings, sessions) as port, tls_client(port, certificate[0]) as client:
         assert client.command("EHLO client.example").startswith(b"250 ")
         assert client.command("STARTTLS").startswith(b"503 5.5.1")
         assert client.command("NOOP").startswith(b"250 ")
@@ -139,7 +108,7 @@ def test_plain_text_pipelined_behind_starttls_is_discarded(
 ) -> None:
     # The STARTTLS command injection of CVE-2011-0411: commands sent in plain
     # text after STARTTLS must not run inside the encrypted session.
-    with running(tls_settings, sessions) as port:
+    with serving(tls_settings, sessions) as port:
         client = RawClient(port)
         assert client.reply().startswith(b"220 ")
         assert client.command("EHLO client.example").startswith(b"250 ")
@@ -158,19 +127,18 @@ def test_lmtp_offers_starttls_and_delivers_over_it(
         tmp_path / "var", "lmtp", max_message_bytes=100_000, tls_cert=cert, tls_key=key
     )
     assert settings.lmtp_listen is not None
-    controller = start_lmtp(settings, sessions)
-    try:
-        with smtplib.LMTP("127.0.0.1", settings.lmtp_listen.port, timeout=10) as client:
-            client.ehlo("mta.example")  # smtplib.LMTP says LHLO here
-            assert client.has_extn("starttls")
-            assert client.starttls(context=trusting(cert))[0] == 220
-            client.ehlo("mta.example")
-            assert not client.has_extn("starttls")
-            client.mail(SENDER)
-            client.rcpt(MAILBOX)
-            code, reply = client.data(RAW)
-    finally:
-        controller.stop()
+    with (
+        serving(settings, sessions, start=start_lmtp) as port,
+        smtplib.LMTP("127.0.0.1", port, timeout=10) as client,
+    ):
+        client.ehlo("mta.example")  # smtplib.LMTP says LHLO here
+        assert client.has_extn("starttls")
+        assert client.starttls(context=trusting(cert))[0] == 220
+        client.ehlo("mta.example")
+        assert not client.has_extn("starttls")
+        client.mail(SENDER)
+        client.rcpt(MAILBOX)
+        code, reply = client.data(RAW)
     assert (code, reply) == (250, f"2.0.0 <{MAILBOX}> Message accepted".encode())
     assert stored(settings) == [RAW]
 
