@@ -93,4 +93,8 @@ def lock_for_ingest(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
     else:
+        # Begun now, not at the first statement: the write lock is then held
+        # from here on, as the advisory lock is, and a second transaction
+        # waits from its start, not from wherever its first statement falls
+        # (tests/mailgate/test_ingest_concurrency.py fails without this).
         session.connection()

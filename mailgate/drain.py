@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
+from helpdesk.errors import one_line
 from mailgate.inbound import Envelope
 from mailgate.ingest import BATCH_SIZE, DatabaseUnavailable, Delivery, Ingest, IngestResult
 from mailgate.spool import Envelope as SpoolEnvelope
@@ -34,6 +35,8 @@ KEEP_DONE = timedelta(days=7)
 PURGE_SECONDS = 3600.0
 # Threads that write an import's messages into the spool, and delete them.
 SPOOL_WRITERS = 4
+# What reading an entry's files raises when they are missing or damaged.
+UNREADABLE = (OSError, ValueError, KeyError)
 
 
 def drain_spool(spool: Spool, ingest: Ingest) -> int:
@@ -43,24 +46,26 @@ def drain_spool(spool: Spool, ingest: Ingest) -> int:
     entry goes to done/ only after the commit that holds what became of it (a
     ticket message, a duplicate, or a quarantined raw message in the
     database). Entries whose processing was cut short before (suspects: they
-    were in hand when the processor died or failed) go one to a transaction
-    after the others, so that a poisoned message takes no innocent one down
-    with it; one cut short MAX_ATTEMPTS times already is quarantined in the
-    database unprocessed. An entry whose files cannot be
-    read goes to the spool's quarantine/.
+    were in hand when the processor died or failed) go after the others, each
+    in a transaction of its own and each tried whatever became of the one
+    before, so that a poisoned message takes no innocent one down with it.
+    One cut short MAX_ATTEMPTS times already is quarantined unprocessed: in
+    the database, or in the spool's quarantine/ if the database refuses even
+    that. An entry whose files cannot be read goes to the spool's quarantine/.
 
     Raises:
         DatabaseUnavailable: the database cannot be reached; every entry not
             committed is back in new/, the attempt not counted.
-        Exception: another error escaped ingest; every entry not committed is
-            back in new/, the attempt counted.
+        Exception: another error escaped ingest (for suspects, the first one,
+            once every suspect was tried); every entry not committed is back
+            in new/, the attempt counted.
     """
-    pending = spool.pending()
-    fresh = [entry for entry in pending if entry.attempts == 0]
-    suspects = [entry for entry in pending if entry.attempts > 0]
-    processed = sum(1 for _ in process_entries(spool, ingest, _claim_each(spool, fresh)))
-    singly = process_entries(spool, ingest, _claim_each(spool, suspects), batch_size=1)
-    return processed + sum(1 for _ in singly)
+    fresh: list[SpoolEntry] = []
+    suspects: list[SpoolEntry] = []
+    for entry in spool.pending():
+        (suspects if entry.attempts else fresh).append(entry)
+    processed = _count(process_entries(spool, ingest, _claim_each(spool, fresh)))
+    return processed + _drain_suspects(spool, ingest, suspects)
 
 
 def process_entries(
@@ -86,14 +91,14 @@ def process_entries(
     settle = settle or spool.finish
     error = ""
     try:
-        deliveries = _deliveries(spool, ingest, entries, claimed)
+        deliveries = _deliveries(spool, entries, claimed)
         for name, results in ingest.process_many(deliveries, batch_size=batch_size):
             settle(claimed.pop(name))
             yield results
     except DatabaseUnavailable:
         raise
     except Exception as exc:
-        error = _describe(exc)
+        error = one_line(exc)
         raise
     finally:
         for entry in claimed.values():
@@ -130,7 +135,13 @@ def import_messages(
         upcoming = [writers.submit(store, data) for data in next(batches, [])]
         while upcoming:
             entries = _written(spool, upcoming)
-            upcoming = [writers.submit(store, data) for data in next(batches, [])]
+            try:
+                # Reading the next batch may fail (a file that cannot be
+                # read): the batch in hand, claimed, then goes back to new/.
+                upcoming = [writers.submit(store, data) for data in next(batches, [])]
+            except BaseException:
+                _put_back(spool, entries)
+                raise
             try:
                 yield from process_entries(spool, ingest, entries, settle=discard)
             except BaseException:
@@ -149,7 +160,6 @@ class SpoolDrainer:
         self._purged_at = -math.inf
 
     def start(self) -> None:
-        self._recover()
         self._thread.start()
 
     def stop(self) -> None:
@@ -173,20 +183,18 @@ class SpoolDrainer:
                 self._stop.wait(IDLE_SECONDS)
 
     def _tidy(self) -> None:
-        # Taken back on every pass, not only at start: a process sharing the
-        # spool may have died meanwhile. A live process's entries are locked.
-        self._recover()
+        # Taken back on every pass, the first one included, not only at
+        # start: a process sharing the spool may have died meanwhile. A live
+        # process's entries are locked.
+        recovered = self._spool.recover()
+        if recovered:
+            log.info("recovered %d spool entries a stopped process left in processing", recovered)
         if time.monotonic() - self._purged_at >= PURGE_SECONDS:
             self._purged_at = time.monotonic()
             keep_ns = int(KEEP_DONE.total_seconds() * 1e9)
             purged = self._spool.purge(time.time_ns() - keep_ns)
             if purged:
                 log.info("deleted %d processed spool entries older than %s", purged, KEEP_DONE)
-
-    def _recover(self) -> None:
-        recovered = self._spool.recover()
-        if recovered:
-            log.info("recovered %d spool entries a stopped process left in processing", recovered)
 
 
 def _claim_each(spool: Spool, entries: list[SpoolEntry]) -> Iterator[SpoolEntry]:
@@ -196,24 +204,75 @@ def _claim_each(spool: Spool, entries: list[SpoolEntry]) -> Iterator[SpoolEntry]
             yield taken
 
 
+def _drain_suspects(spool: Spool, ingest: Ingest, suspects: list[SpoolEntry]) -> int:
+    """Process each suspect in a transaction of its own; then raise the first error, if any."""
+    processed = 0
+    failure: Exception | None = None
+    for entry in _claim_each(spool, suspects):
+        try:
+            # Read again once claimed: another process may have counted an
+            # attempt since the spool was listed.
+            if entry.attempts >= MAX_ATTEMPTS:
+                _give_up(spool, ingest, entry)
+            else:
+                processed += _count(process_entries(spool, ingest, [entry], batch_size=1))
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:  # counted against this entry alone; the next one is tried
+            log.warning("spool entry %s failed: %s", entry.name, one_line(exc))
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return processed
+
+
+def _give_up(spool: Spool, ingest: Ingest, entry: SpoolEntry) -> None:
+    """Quarantine a claimed entry cut short MAX_ATTEMPTS times, without processing it.
+
+    It goes to the database, where `quarantine retry` processes it; if the
+    database refuses even that (the entry's tenant is gone, the blob store
+    fails), to the spool's quarantine/, which needs neither and which
+    `quarantine list` shows too.
+
+    Raises:
+        DatabaseUnavailable: the database cannot be reached; the entry is
+            back in new/, the attempt not counted.
+    """
+    try:
+        delivery = _delivery(entry)
+    except UNREADABLE as exc:
+        _set_aside(spool, entry, exc)
+        return
+    reason = f"{GAVE_UP}; last error: {entry.last_error}" if entry.last_error else GAVE_UP
+    log.error("spool entry %s %s: quarantined, not processed", entry.name, reason)
+    try:
+        ingest.quarantine(delivery.data, delivery.envelope, reason, tenant_id=delivery.tenant_id)
+    except DatabaseUnavailable:
+        spool.release(entry)
+        raise
+    except Exception as exc:  # tried again, it would fail again, for ever
+        log.exception("spool entry %s kept in the spool's quarantine/ instead", entry.name)
+        spool.quarantine(entry, f"{reason}; the database refused it: {one_line(exc)}")
+        return
+    spool.finish(entry)
+
+
 def _deliveries(
-    spool: Spool, ingest: Ingest, entries: Iterable[SpoolEntry], claimed: dict[str, SpoolEntry]
+    spool: Spool, entries: Iterable[SpoolEntry], claimed: dict[str, SpoolEntry]
 ) -> Iterator[tuple[str, Delivery]]:
     for entry in entries:
         claimed[entry.name] = entry
         try:
             delivery = _delivery(entry)
-        except (OSError, ValueError, KeyError) as exc:
-            log.error("spool entry %s is unreadable: %s", entry.name, exc)
-            spool.quarantine(claimed.pop(entry.name), f"unreadable spool entry: {exc}")
+        except UNREADABLE as exc:
+            _set_aside(spool, claimed.pop(entry.name), exc)
             continue
-        if entry.attempts < MAX_ATTEMPTS:
-            yield entry.name, delivery
-            continue
-        reason = f"{GAVE_UP}; last error: {entry.last_error}" if entry.last_error else GAVE_UP
-        log.error("spool entry %s %s: quarantined, not processed", entry.name, reason)
-        ingest.quarantine(delivery.data, delivery.envelope, reason, tenant_id=delivery.tenant_id)
-        spool.finish(claimed.pop(entry.name))
+        yield entry.name, delivery
+
+
+def _set_aside(spool: Spool, entry: SpoolEntry, unreadable: Exception) -> None:
+    log.error("spool entry %s is unreadable: %s", entry.name, unreadable)
+    spool.quarantine(entry, f"unreadable spool entry: {unreadable}")
 
 
 def _delivery(entry: SpoolEntry) -> Delivery:
@@ -250,6 +309,5 @@ def _put_back(spool: Spool, entries: list[SpoolEntry]) -> None:
         spool.release(entry)
 
 
-def _describe(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+def _count(results: Iterable[object]) -> int:
+    return sum(1 for _ in results)

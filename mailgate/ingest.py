@@ -1,15 +1,15 @@
 """Ingest: raw bytes in, ticket messages out; what cannot be processed is quarantined, never lost.
 
 Every transport (SMTP, LMTP, IMAP, HTTP, import) ends here with the bytes it
-stored and its envelope. Each tenant's copy of a message is one transaction:
-the raw message is stored (once: a duplicate is recognised by its
-fingerprint), the steps decide, and helpdesk.services.inbound_mail applies the
-decision. Anything unexpected rolls that transaction back and quarantines the
-raw message with the reason, so one bad message never stops the others. Only
-a database that cannot be reached at all is raised to the caller, whose copy
-of the bytes (the spool entry, the file being imported) must then be kept for
-a later try. Batch callers use `process_many`: many messages to a transaction,
-each in its own savepoint.
+stored and its envelope. A message is one transaction, and each tenant's copy
+of it a savepoint: the raw message is stored (once: a duplicate is recognised
+by its fingerprint), the steps decide, and helpdesk.services.inbound_mail
+applies the decision. Anything unexpected rolls that copy back and quarantines
+the raw message with the reason, so one bad message never stops the others.
+Only a database that cannot be reached at all is raised to the caller, whose
+copy of the bytes (the spool entry, the file being imported) must then be kept
+for a later try. Batch callers use `process_many`: one transaction per batch;
+when a message fails, the batch runs again with a savepoint per message.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.clock import utcnow
 from helpdesk.db import SessionFactory
-from helpdesk.errors import NotFound
+from helpdesk.errors import NotFound, one_line
 from helpdesk.models import RawMessage
 from helpdesk.queries.inbound import SqlMailboxDirectory
 from helpdesk.services.raw_messages import read_raw_bytes
@@ -72,7 +72,7 @@ class _Unroutable:
 
 
 class Ingest:
-    """Runs messages through the pipeline into the database: a transaction per copy or batch."""
+    """Runs messages through the pipeline into the database: a transaction per message or batch."""
 
     def __init__(
         self,
@@ -92,25 +92,25 @@ class Ingest:
     def process(
         self, data: bytes, envelope: Envelope, *, tenant_id: int | None = None
     ) -> list[IngestResult]:
-        """Ingest one message; `tenant_id` names its tenant for imported mail.
+        """Ingest one message in one transaction; `tenant_id` names its tenant for imported mail.
+
+        Each tenant's copy runs in a savepoint: one that fails is rolled back
+        alone and quarantined, and the others land.
 
         Raises:
             DatabaseUnavailable: the database cannot be reached; nothing was stored.
         """
-        now = self.clock()
         with self._session() as session:
-            routed = self._route(session, data, envelope, tenant_id)
-        if isinstance(routed, _Unroutable):
-            return [self._quarantine(data, envelope, routed.tenant_id, routed.reason, now)]
-        return [self._deliver(data, copy, now) for copy in routed]
+            return self._process_in(session, Delivery(data, envelope, tenant_id), None)
 
     def process_many(
         self, items: Iterable[tuple[K, Delivery]], *, batch_size: int = BATCH_SIZE
     ) -> Iterator[tuple[K, list[IngestResult]]]:
         """Ingest many messages, `batch_size` to a transaction; yield each one's results.
 
-        Each message runs in a savepoint: one that fails is rolled back alone
-        and quarantined in the same transaction. A batch's results are
+        One transaction per batch; when a message fails, the batch runs again
+        with a savepoint per message, so that the failing one alone is rolled
+        back and quarantined in the same transaction. A batch's results are
         yielded only once the commit that holds them returned, so a caller
         may drop its own copy of a message (move the spool entry) for every
         result it was given; whatever was not yielded yet is not stored and
@@ -184,25 +184,18 @@ class Ingest:
         try:
             parsed = parse_message(data, envelope)
         except Exception as exc:
-            return _Unroutable(tenant_id, _describe(exc))
+            return _Unroutable(tenant_id, one_line(exc))
         directory = RoutingDirectory(self.setup.mailboxes(session), session)
         copies = route_by_tenant(parsed, directory=directory, tenant_id=tenant_id)
         return copies or _Unroutable(None, NO_MAILBOX)
-
-    def _deliver(self, data: bytes, msg: InboundMessage, now: datetime) -> IngestResult:
-        try:
-            with self._session() as session:
-                return self.lander.land(session, data, msg, now)
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:
-            return self._quarantine(data, msg.envelope, tenant_of(msg), _failed(msg, exc), now)
 
     def _process_batch(self, batch: list[tuple[K, Delivery]]) -> list[tuple[K, list[IngestResult]]]:
         # A savepoint per message costs two round trips, and most batches
         # fail nowhere: a batch runs without them first, and only when one of
         # its messages fails is it run again with them, so that the failing
-        # one alone is rolled back and quarantined.
+        # one alone is rolled back and quarantined. Each run parses its
+        # messages again: keeping a batch's parsed messages for the next run
+        # would hold all their decoded parts at once, and runs again are rare.
         for savepoints in (False, True):
             try:
                 return self._in_one_transaction(batch, savepoints=savepoints)
@@ -286,7 +279,7 @@ class Ingest:
 
 
 def _failed(msg: InboundMessage, exc: BaseException) -> str:
-    reason = _describe(exc)
+    reason = one_line(exc)
     log.warning("quarantined a message for tenant %s: %s", tenant_of(msg), reason)
     log.debug("why it was quarantined", exc_info=exc)
     return reason
@@ -295,8 +288,3 @@ def _failed(msg: InboundMessage, exc: BaseException) -> str:
 def _envelope(raw: RawMessage) -> Envelope:
     rcpt_tos = tuple(raw.envelope_to.get("rcpt_tos", []))
     return Envelope(raw.envelope_from or "", rcpt_tos, raw.transport)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]

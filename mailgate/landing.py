@@ -136,7 +136,8 @@ class Lander:
                 decision=decision_record(decided), ticket_id=None, now=now,
             )  # fmt: skip
             return IngestResult("quarantined", tenant_id, raw.id, None, decided.drop_reason)
-        incoming = to_incoming(decided, raw.id, self.setup.mailboxes(session))
+        own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_id)
+        incoming = to_incoming(decided, raw.id, own_addresses)
         outcome = receive_mail(session, incoming, store=store, now=now)
         mark_raw_message(
             session, raw, outcome.raw_state, reason=outcome.reason,

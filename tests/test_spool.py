@@ -160,18 +160,29 @@ def test_a_discarded_entry_is_gone(spool: Spool) -> None:
     assert list((spool.root / "tmp").iterdir()) == []
 
 
-def test_purge_deletes_done_entries_that_arrived_before_the_cutoff(spool: Spool) -> None:
+def test_purge_deletes_done_entries_and_tmp_leftovers_that_arrived_before_the_cutoff(
+    spool: Spool,
+) -> None:
+    # Given, before the cutoff, a processed entry, a waiting one, and a crash's leftover in tmp/
     old = spool.claim(spool.store(RAW, ENVELOPE))
     assert old is not None
     spool.finish(old)
+    waiting = spool.store(RAW, ENVELOPE)
+    leftover = spool.root / "tmp" / f"{time.time_ns()}.crashed"
+    leftover.mkdir()
+    (leftover / "message.eml").write_bytes(RAW[:10])
     cutoff = time.time_ns()
+    # and, after it, a processed entry and one being written
     recent = spool.claim(spool.store(RAW, ENVELOPE))
     assert recent is not None
     spool.finish(recent)
-    waiting = spool.store(RAW, ENVELOPE)
-    assert spool.purge(cutoff) == 1
+    being_written = spool.root / "tmp" / f"{time.time_ns()}.writing"
+    being_written.mkdir()
+    # Then the old processed entry and the leftover go; the waiting mail stays, however old
+    assert spool.purge(cutoff) == 2
     assert [entry.name for entry in spool.entries("done")] == [recent.name]
     assert spool.pending() == [waiting]
+    assert [path.name for path in (spool.root / "tmp").iterdir()] == [being_written.name]
 
 
 def test_the_tenant_of_imported_mail_is_kept_in_the_envelope(spool: Spool) -> None:

@@ -109,7 +109,7 @@ def quarantine() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant's.")
 @pass_runtime
 def list_quarantine(runtime: Runtime, slug: str | None) -> None:
-    """List quarantined messages, newest first; then spool entries that could not be read."""
+    """List quarantined messages, newest first; then the spool entries kept in its quarantine/."""
     tenant_id = _tenant_id(runtime, slug) if slug else None
     with session_scope(runtime.sessions()) as session:
         rows = list_raw_messages(
@@ -119,11 +119,11 @@ def list_quarantine(runtime: Runtime, slug: str | None) -> None:
             when = raw.received_at.strftime("%Y-%m-%d %H:%M:%S")
             tenant = raw.tenant_id if raw.tenant_id is not None else "-"
             click.echo(f"{raw.id}\t{when}\ttenant {tenant}\t{raw.size} bytes\t{raw.reason}")
-    # Entries of no known tenant, so only in the full list.
-    unreadable = [] if slug else list(_unreadable_spool_entries(runtime))
-    for line in unreadable:
+    # Entries whose tenant the database does not confirm, so only in the full list.
+    kept = [] if slug else list(_spool_quarantine(runtime))
+    for line in kept:
         click.echo(line)
-    if not rows and not unreadable:
+    if not rows and not kept:
         click.echo("quarantine is empty", err=True)
 
 
@@ -148,8 +148,12 @@ def retry(runtime: Runtime, raw_id: int) -> None:
         click.echo(f"{result.action}{ticket}{detail}")
 
 
-def _unreadable_spool_entries(runtime: Runtime) -> Iterator[str]:
-    """A line for each entry of the spool's quarantine/: files the drain could not even read."""
+def _spool_quarantine(runtime: Runtime) -> Iterator[str]:
+    """A line for each entry of the spool's quarantine/.
+
+    The drain keeps there the entries it could not even read, and those the
+    database refused to keep even as quarantined (their tenant gone, say).
+    """
     from mailgate.spool import Spool
 
     for entry in reversed(Spool(runtime.settings.spool_dir).entries("quarantine")):

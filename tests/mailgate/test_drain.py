@@ -7,12 +7,13 @@ import smtplib
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import make_engine, make_session_factory
 from helpdesk.enums import RawMessageState
@@ -23,22 +24,32 @@ from helpdesk.storage.local import LocalBlobStore
 from mailgate.drain import (
     GAVE_UP,
     KEEP_DONE,
+    MAX_ATTEMPTS,
     SpoolDrainer,
     drain_spool,
     import_messages,
 )
-from mailgate.ingest import DatabaseUnavailable, Ingest
+from mailgate.ingest import BATCH_SIZE, DatabaseUnavailable, Ingest
 from mailgate.smtp import start_smtp
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW
 from tests.mailgate.desk import Desk, build_desk, mail
-from tests.servers import free_port
+from tests.servers import free_port, wait_until
 from tests.test_spool import CLAIM_ALL, SLEEP, claim_all_and_die
+
+# No tenant has this id: a tenant deleted since its mail was imported.
+GONE_TENANT = 999_999
 
 
 def stored(spool: Spool, data: bytes) -> None:
     envelope = Envelope("ann@client.example", ("support@acme.test",), "smtp", NOW)
     spool.store(data, envelope)
+
+
+def broken_ingest(desk: Desk, tmp_path: Path) -> Ingest:
+    """An ingest on a database that cannot be reached."""
+    gone = dataclasses.replace(desk.settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    return Ingest(gone, make_session_factory(make_engine(gone.database_url)), desk.ingest.store)
 
 
 def test_drained_messages_become_tickets_and_their_entries_are_done(
@@ -60,18 +71,11 @@ def test_database_away_leaves_the_message_waiting_in_the_spool(
     desk = build_desk(settings, engine)
     spool = Spool(settings.spool_dir)
     stored(spool, mail())
-    gone = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
-    broken = Ingest(gone, make_session_factory(make_engine(gone.database_url)), desk.ingest.store)
     with pytest.raises(DatabaseUnavailable):
-        drain_spool(spool, broken)
+        drain_spool(spool, broken_ingest(desk, tmp_path))
     assert len(spool.pending()) == 1
     assert spool.pending()[0].attempts == 0
     assert spool.entries("done") == []
-
-
-def broken_ingest(desk: Desk, tmp_path: Path) -> Ingest:
-    gone = dataclasses.replace(desk.settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db")
-    return Ingest(gone, make_session_factory(make_engine(gone.database_url)), desk.ingest.store)
 
 
 def test_an_import_that_loses_the_database_leaves_its_mail_for_the_next_drain(
@@ -90,6 +94,28 @@ def test_an_import_that_loses_the_database_leaves_its_mail_for_the_next_drain(
     assert drain_spool(spool, desk.ingest) == 60
     assert len(desk.tickets(desk.globex)) == 60
     assert spool.pending() == []
+
+
+def test_an_import_whose_source_cannot_be_read_leaves_the_batch_in_hand_for_the_next_drain(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
+
+    def messages() -> Iterator[bytes]:
+        # A batch is read, and the next file read after it is not ours to read.
+        for n in range(BATCH_SIZE):
+            yield mail(f"c{n}@client.example", to="x@elsewhere.example")
+        raise PermissionError(13, "Permission denied", "export/cur/51")
+
+    with pytest.raises(PermissionError):
+        list(import_messages(spool, desk.ingest, messages(), imported))
+    # The batch stored before the failure waits in new/, its attempt not counted.
+    assert spool.entries("processing") == []
+    assert [entry.attempts for entry in spool.pending()] == [0] * BATCH_SIZE
+    assert drain_spool(spool, desk.ingest) == BATCH_SIZE
+    assert len(desk.tickets(desk.globex)) == BATCH_SIZE
 
 
 def test_unreadable_entry_goes_to_the_spool_quarantine_and_others_go_on(
@@ -116,9 +142,7 @@ def test_mail_accepted_over_smtp_becomes_a_ticket(settings: Settings, engine: En
             # On the wire every line ends in CRLF: the server refuses bare LF.
             wire = mail().replace(b"\n", b"\r\n")
             client.sendmail("ann@client.example", ["support@acme.test"], wire)
-        deadline = time.monotonic() + 10
-        while not desk.tickets(desk.acme) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: desk.tickets(desk.acme), 10, "a ticket of the mail")
     finally:
         drainer.stop()
         controller.stop()
@@ -141,6 +165,12 @@ def ingest_with(
     desk: Desk, *, store: BlobStore | None = None, clock: Callable[[], datetime] = lambda: NOW
 ) -> Ingest:
     return Ingest(desk.settings, desk.sessions, store or desk.ingest.store, clock=clock)
+
+
+def outage(desk: Desk, tmp_path: Path) -> tuple[Outage, Ingest]:
+    """An ingest whose blob store can be taken down, and that store."""
+    store = Outage(tmp_path / "blobs")
+    return store, ingest_with(desk, store=store)
 
 
 def processing_seen(spool: Spool, seen: list[int]) -> datetime:
@@ -198,8 +228,7 @@ def test_an_error_escaping_ingest_puts_the_batch_back_and_it_lands_once_the_erro
 ) -> None:
     desk = build_desk(settings, engine)
     spool = Spool(settings.spool_dir)
-    store = Outage(tmp_path / "blobs")
-    ingest = ingest_with(desk, store=store)
+    store, ingest = outage(desk, tmp_path)
     stored(spool, mail(subject="one"))
     stored(spool, mail(subject="two"))
     store.down = True
@@ -217,8 +246,7 @@ def test_a_message_failing_three_times_is_quarantined_with_the_last_error(
 ) -> None:
     desk = build_desk(settings, engine)
     spool = Spool(settings.spool_dir)
-    store = Outage(tmp_path / "blobs")
-    ingest = ingest_with(desk, store=store)
+    store, ingest = outage(desk, tmp_path)
     stored(spool, mail())
     store.down = True
     for _ in range(3):
@@ -229,6 +257,48 @@ def test_a_message_failing_three_times_is_quarantined_with_the_last_error(
     [raw] = desk.run(lambda s: s.query(RawMessage).all())
     assert raw.state == RawMessageState.QUARANTINED
     assert raw.reason == f"{GAVE_UP}; last error: OSError: blob store unreachable"
+
+
+def orphan(spool: Spool) -> None:
+    """Store mail imported for a tenant deleted since: the database refuses even its quarantine."""
+    spool.store(mail(subject="Orphan"), Envelope("", (), "import", NOW, tenant_id=GONE_TENANT))
+
+
+def test_a_suspect_that_fails_again_keeps_no_suspect_after_it_waiting(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    # Given an orphan and an innocent message, both cut short once by the orphan
+    orphan(spool)
+    stored(spool, mail(subject="Innocent"))
+    with pytest.raises(IntegrityError):
+        drain_spool(spool, desk.ingest)
+    assert [entry.attempts for entry in spool.pending()] == [1, 1]
+    # When they are tried again, one at a time, and the orphan fails first
+    with pytest.raises(IntegrityError):
+        drain_spool(spool, desk.ingest)
+    # Then the innocent one is processed all the same
+    assert [ticket.subject for ticket in desk.tickets(desk.acme)] == ["Innocent"]
+    assert [entry.attempts for entry in spool.pending()] == [2]
+
+
+def test_a_message_the_database_refuses_even_to_quarantine_goes_to_the_spools_quarantine(
+    settings: Settings, engine: Engine
+) -> None:
+    desk = build_desk(settings, engine)
+    spool = Spool(settings.spool_dir)
+    orphan(spool)
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(IntegrityError):
+            drain_spool(spool, desk.ingest)
+    assert drain_spool(spool, desk.ingest) == 0
+    assert spool.pending() == []
+    [kept] = spool.entries("quarantine")
+    assert kept.reason.startswith(f"{GAVE_UP}; last error: ")
+    assert "; the database refused it: " in kept.reason
+    assert kept.read_envelope().tenant_id == GONE_TENANT
+    assert desk.run(lambda s: s.query(RawMessage).all()) == []
 
 
 def test_a_drain_leaves_alone_what_a_live_process_works_on_and_takes_over_when_it_dies(
@@ -249,9 +319,7 @@ def test_a_drain_leaves_alone_what_a_live_process_works_on_and_takes_over_when_i
             assert len(spool.entries("processing")) == 1
             sibling.kill()
             sibling.wait()
-            deadline = time.monotonic() + 10
-            while not desk.tickets(desk.acme) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: desk.tickets(desk.acme), 10, "a ticket of the mail")
         finally:
             drainer.stop()
     assert len(desk.tickets(desk.acme)) == 1
@@ -287,10 +355,10 @@ def test_the_drain_deletes_processed_entries_older_than_a_week_and_keeps_the_res
     old.path.rename(old.path.with_name(f"{int(eight_days_ago)}.{old.name.split('.')[1]}"))
     drainer = SpoolDrainer(spool, desk.ingest)
     drainer.start()
-    deadline = time.monotonic() + 10
-    while len(spool.entries("done")) > 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    drainer.stop()
+    try:
+        wait_until(lambda: len(spool.entries("done")) <= 1, 10, "the old entry deleted")
+    finally:
+        drainer.stop()
     assert [entry.name for entry in spool.entries("done")] == [recent.name]
     assert len(desk.tickets(desk.acme)) == 2
 

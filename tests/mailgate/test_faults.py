@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from helpdesk import migrate
 from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
 from helpdesk.models import Mailbox, Message, RawMessage
 from helpdesk.principal import Operator
@@ -29,7 +28,13 @@ from tests.factories import NOW
 from tests.mailgate.desk import mail
 from tests.mailgate.dovecot import dovecot_server
 from tests.mailgate.smtp_helpers import MAILBOX, SENDER, add_mailbox, mailbox_database
-from tests.servers import PostgresServer, free_port, private_postgres
+from tests.servers import (
+    PostgresServer,
+    free_port,
+    migrated_database,
+    private_postgres,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -151,14 +156,6 @@ def wire(message_id: str, **fields: Any) -> bytes:
     return mail(to=MAILBOX, message_id=message_id, **fields).replace(b"\n", b"\r\n")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s still not: {what}")
-        time.sleep(0.05)
-
-
 def reply(port: int, *steps: tuple[str, str], data: bytes | None = None) -> tuple[int, str]:
     """Run the commands (and DATA, given `data`); return the first refusal or the last reply."""
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
@@ -262,7 +259,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 def test_the_database_away_answers_451_and_mail_accepted_meanwhile_lands_once_it_is_back(
     own_postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    database_url = _migrated_database(own_postgres)
+    database_url = migrated_database(own_postgres, "faults")
     site = Site(tmp_path, database_url)
     try:
         add_mailbox(site.sessions)
@@ -291,17 +288,6 @@ def test_the_database_away_answers_451_and_mail_accepted_meanwhile_lands_once_it
         wait_until(lambda: not site.waiting(), 30, "the spool drained")
     finally:
         site.close()
-
-
-def _migrated_database(server: PostgresServer) -> str:
-    admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("CREATE DATABASE faults"))
-    admin.dispose()
-    engine = make_engine(server.url("faults"))
-    migrate.upgrade(engine)
-    engine.dispose()
-    return server.url("faults")
 
 
 # --- a full spool ------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Batches: many messages to a transaction, each in a savepoint, results only once committed."""
+"""Batches: one transaction per batch; results only once committed.
+
+When a message fails, the batch runs again with a savepoint per message, so
+that the failing one alone is rolled back and quarantined.
+"""
 
 from __future__ import annotations
 

@@ -4,60 +4,100 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from helpdesk.enums import RawMessageState
 from helpdesk.models import ContactEmail, Message, RawMessage
 from helpdesk.settings import Settings
 from helpdesk.storage import open_blob_store
-from mailgate.inbound import Envelope
-from mailgate.ingest import Delivery, Ingest
+from mailgate.deferred_store import DeferredStore
+from mailgate.inbound import Envelope, InboundMessage
+from mailgate.ingest import Delivery, Ingest, IngestResult
 from mailgate.units import Unit
 from tests.factories import NOW
 from tests.mailgate.desk import build_desk, mail
 
 SENDER = "Nina New <nina@newcomer.example>"
+ENVELOPE = Envelope("nina@newcomer.example", ("support@acme.test",), "smtp")
+FIRST = "<first@mail.newcomer.example>"
+
+
+def linger_after_filing(ingest: Ingest, filed: threading.Event, seen: threading.Event) -> None:
+    """Make `ingest` set `filed` once it has filed FIRST, then keep its transaction open a while.
+
+    It lingers until `seen` is set (a second at most), and half a second
+    more: time enough for another drain to look for FIRST before it is committed.
+    """
+    land = ingest.lander.land
+
+    def land_and_linger(
+        session: Session,
+        data: bytes,
+        msg: InboundMessage,
+        now: datetime,
+        blobs: DeferredStore | None = None,
+    ) -> IngestResult:
+        result = land(session, data, msg, now, blobs)
+        if result.action == "created" and msg.message_id == FIRST.strip("<>"):
+            filed.set()
+            if seen.wait(timeout=1.0):
+                time.sleep(0.5)
+        return result
+
+    ingest.lander.land = land_and_linger  # type: ignore[method-assign]
+
+
+def draining(
+    ingest: Ingest, batch: list[bytes], errors: list[BaseException], *, batch_size: int
+) -> threading.Thread:
+    """A thread that runs `batch` through `ingest`; what escapes is added to `errors`."""
+
+    def drain() -> None:
+        try:
+            items = [(n, Delivery(data, ENVELOPE)) for n, data in enumerate(batch)]
+            for _ in ingest.process_many(items, batch_size=batch_size):
+                pass
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    return threading.Thread(target=drain)
 
 
 def test_two_drains_filing_a_new_senders_mail_at_once_lose_none_of_it(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    # Given two drains, each with a batch of mail from one sender nobody knows yet
-    # and replies to a first message the other drain is filing at the same moment,
+    # Given drain A filing mail of a sender nobody knew, in batches of five:
+    # the first makes her contact, the second opens with a new conversation.
+    # (Were her contact not committed before drain B starts, B's would wait
+    # on it and fail on the unique index, and B's batch, run again, would
+    # find everything committed: the race below would go unseen.)
     desk = build_desk(settings, engine)
-    drains = [
-        Ingest(settings, desk.sessions, open_blob_store(settings), clock=lambda: NOW)
-        for _ in range(2)
-    ]
-    first = "<first@mail.newcomer.example>"
-    batches = [
-        [mail(SENDER, "Invoice 12 is wrong", message_id=first)]
-        + [mail(SENDER, f"Also {n}", in_reply_to=first, references=first) for n in range(9)],
-        [mail(SENDER, f"Another problem {n}") for n in range(10)],
-    ]
-    envelope = Envelope("nina@newcomer.example", ("support@acme.test",), "smtp")
-    start = threading.Barrier(2)
+    others = [mail(SENDER, f"Another problem {n}") for n in range(9)]
+    opening = mail(SENDER, "Invoice 12 is wrong", message_id=FIRST)
+    replies = [mail(SENDER, f"Also {n}", in_reply_to=FIRST, references=FIRST) for n in range(10)]
+    parent_filed, b_began = threading.Event(), threading.Event()
+
+    def b_clock() -> datetime:
+        b_began.set()
+        return NOW
+
+    drain_a = Ingest(settings, desk.sessions, open_blob_store(settings), clock=lambda: NOW)
+    drain_b = Ingest(settings, desk.sessions, open_blob_store(settings), clock=b_clock)
+    linger_after_filing(drain_a, parent_filed, b_began)
     errors: list[BaseException] = []
-
-    def drain(ingest: Ingest, batch: list[bytes]) -> None:
-        start.wait()
-        try:
-            items = [(n, Delivery(data, envelope)) for n, data in enumerate(batch)]
-            for _ in ingest.process_many(items, batch_size=len(items)):
-                pass
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-
     threads = [
-        threading.Thread(target=drain, args=(ingest, batch))
-        for ingest, batch in zip(drains, batches, strict=True)
+        draining(drain_a, [*others[:5], opening, *others[5:]], errors, batch_size=5),
+        draining(drain_b, replies, errors, batch_size=len(replies)),
     ]
-    # when both run at once,
-    for thread in threads:
-        thread.start()
+    # when drain B takes up the replies once A has filed their parent, not yet committed,
+    threads[0].start()
+    parent_filed.wait(timeout=30)
+    threads[1].start()
     for thread in threads:
         thread.join()
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import mailbox
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.models import Message, RawMessage, Ticket
+from helpdesk.models import Message, RawMessage, Tenant, Ticket
+from mailgate.ingest import DatabaseUnavailable, Ingest
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW
 from tests.mailgate.desk import mail
@@ -69,7 +71,7 @@ def spool_files(tmp_path: Path) -> list[Path]:
     return [path for path in (tmp_path / "var" / "spool").rglob("*") if path.is_file()]
 
 
-def test_import_passes_through_the_spool_and_leaves_no_copy_there(
+def test_import_leaves_no_copy_in_the_spool_and_the_gateways_mail_to_the_gateway(
     acme: Helpdesk, tmp_path: Path
 ) -> None:
     # Given mail already waiting in the spool, as the gateway stored it
@@ -86,6 +88,30 @@ def test_import_passes_through_the_spool_and_leaves_no_copy_there(
         assert (raw.transport, raw.envelope_to) == ("import", {"rcpt_tos": []})
     assert spool.pending() == [waiting]
     assert sorted(spool_files(tmp_path)) == [waiting.path / "envelope.json", waiting.message_path]
+
+
+def test_import_passes_through_the_spool_where_a_cut_short_one_leaves_the_tenants_mail(
+    acme: Helpdesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a database that goes away once the import's mail is stored in the spool
+    def unreachable(_ingest: Ingest, items: Iterable[object], **_options: object) -> NoReturn:
+        list(items)
+        raise DatabaseUnavailable("connection refused")
+
+    monkeypatch.setattr(Ingest, "process_many", unreachable)
+    data = mail(subject="Imported")
+    (tmp_path / "one.eml").write_bytes(data)
+    # When a file is imported
+    result = acme("import", str(tmp_path / "one.eml"), "--tenant", "acme")
+    # Then the import fails, and its message waits in new/ as the tenant's imported mail
+    assert result.exit_code == 1
+    assert "the database went away: connection refused" in result.stderr
+    [entry] = Spool(tmp_path / "var" / "spool").pending()
+    assert entry.read_message() == data
+    with acme.session() as session:
+        acme_id = session.scalars(select(Tenant.id).where(Tenant.slug == "acme")).one()
+    envelope = entry.read_envelope()
+    assert (envelope.transport, envelope.tenant_id, envelope.rcpt_tos) == ("import", acme_id, ())
 
 
 def test_import_of_a_maildir_reads_every_message(acme: Helpdesk, tmp_path: Path) -> None:
