@@ -74,7 +74,7 @@ def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
         return
     session.flush()
     parameters = {"ids": ids, "cap": MAX_INDEXED_CHARS, **_VISIBILITIES}
-    rebuild = _SQLITE_DELETE_INSERT if _dialect(session) == "sqlite" else _PG_UPSERT
+    rebuild = _SQLITE_DELETE_REPLACE if _dialect(session) == "sqlite" else _PG_UPSERT
     for statement in rebuild:
         session.execute(statement, parameters)
 
@@ -169,10 +169,9 @@ WHERE all_vector @@ search_query
 """
 # A ticket's messages of one visibility, oldest first, as one text of at most :cap characters.
 # SQLite before 3.44 has no ORDER BY inside group_concat: it aggregates an ordered subquery.
-_SQLITE_REBUILD = [
-    "DELETE FROM ticket_search WHERE rowid IN :ids",
-    """
-INSERT INTO ticket_search (rowid, subject, public_text, internal_text)
+# FTS5 replaces a row by its rowid on INSERT OR REPLACE, old terms and all.
+_SQLITE_REPLACE = """
+INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text)
 SELECT t.id, t.subject,
     coalesce((SELECT substr(group_concat(body_text, char(10)), 1, :cap) FROM (
               SELECT m.body_text FROM messages AS m
@@ -183,8 +182,7 @@ SELECT t.id, t.subject,
               WHERE m.ticket_id = t.id AND m.visibility = :internal
               ORDER BY m.created_at, m.id)), '')
 FROM tickets AS t WHERE t.id IN :ids
-""",
-]
+"""
 _PG_REBUILD = [
     """
 INSERT INTO ticket_search (ticket_id, public_vector, all_vector)
@@ -206,9 +204,9 @@ SET public_vector = excluded.public_vector, all_vector = excluded.all_vector
 """
 ]
 # Built once: parsing the SQL text for its parameters costs more than running it.
-_SQLITE_DELETE_INSERT = _statements(_SQLITE_REBUILD)
-_PG_UPSERT = _statements(_PG_REBUILD)
-# FTS5 replaces a row by its rowid on INSERT OR REPLACE, old terms and all.
-_SQLITE_REPLACE_ONE = _statements(
-    [_SQLITE_REBUILD[1].replace("INSERT INTO", "INSERT OR REPLACE INTO", 1)]
+# The rows of tickets that are gone are deleted; the others replaced.
+_SQLITE_DELETE_REPLACE = _statements(
+    ["DELETE FROM ticket_search WHERE rowid IN :ids", _SQLITE_REPLACE]
 )
+_PG_UPSERT = _statements(_PG_REBUILD)
+_SQLITE_REPLACE_ONE = _statements([_SQLITE_REPLACE])

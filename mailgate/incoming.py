@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from helpdesk.queries.mailbox_snapshot import MailboxSnapshot
 from helpdesk.services.inbound_mail import IncomingBounce, IncomingFile, IncomingMail
 from mailgate.inbound import InboundMessage
 
 
-def to_incoming(msg: InboundMessage, raw_id: int, mailboxes: MailboxSnapshot) -> IncomingMail:
-    """Return the plain values the helpdesk service needs from a decided message.
-
-    `mailboxes` names the tenant's own addresses (never participants) and
-    the defaults of the mailbox the message came to.
-    """
+def to_incoming(msg: InboundMessage, raw_id: int, own_addresses: frozenset[str]) -> IncomingMail:
+    """Return the plain values the helpdesk service needs from a decided message."""
     assert msg.route is not None  # noqa: S101
     assert msg.thread is not None  # noqa: S101
     sender = msg.sender_address
-    own_addresses = mailboxes.tenant_addresses(msg.route.tenant_id)
     others = [a.address for a in (*msg.to, *msg.cc)]
     cc = tuple(dict.fromkeys(a for a in others if a not in own_addresses and a != sender))
     report = msg.report
@@ -24,7 +18,6 @@ def to_incoming(msg: InboundMessage, raw_id: int, mailboxes: MailboxSnapshot) ->
         tenant_id=msg.route.tenant_id,
         mailbox_id=msg.route.mailbox_id,
         raw_message_id=raw_id,
-        mailbox_defaults=mailboxes.defaults_of(msg.route.mailbox_id),
         kind=msg.kind,
         rule=msg.thread.rule,
         ticket_id=msg.thread.ticket_id,

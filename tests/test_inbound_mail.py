@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import (
     AuthorType,
     DeliveryState,
     EventKind,
+    Priority,
     RawMessageState,
     Source,
     Status,
@@ -21,6 +23,7 @@ from helpdesk.errors import NotFound, PermissionDenied, ValidationError
 from helpdesk.models import (
     Contact,
     ContactEmail,
+    Mailbox,
     Message,
     OutboxEvent,
     ThreadReference,
@@ -30,7 +33,15 @@ from helpdesk.models import (
 )
 from helpdesk.principal import Operator
 from helpdesk.queries.inbound import SqlThreadIndex
-from helpdesk.services import contacts, messages, organizations, ticket_links
+from helpdesk.services import (
+    catalog,
+    contacts,
+    mailboxes,
+    messages,
+    organizations,
+    teams,
+    ticket_links,
+)
 from helpdesk.services.inbound_mail import (
     IncomingBounce,
     IncomingFile,
@@ -39,6 +50,7 @@ from helpdesk.services.inbound_mail import (
     receive_mail,
 )
 from helpdesk.services.tickets import change_status
+from helpdesk.settings import Settings
 from helpdesk.storage.local import LocalBlobStore
 from tests.factories import (
     NOW,
@@ -49,6 +61,8 @@ from tests.factories import (
     make_ticket,
     receive,
 )
+from tests.mailgate.desk import build_desk, mail
+from tests.statements import recorded_sql
 from tests.ticket_helpers import Desk, events, kinds, make_desk
 
 LATER = NOW + timedelta(hours=1)
@@ -141,6 +155,53 @@ def test_new_mail_opens_a_ticket_that_remembers_how_the_mail_was_read(
     )  # fmt: skip
     assert [a.filename for a in message.attachments] == ["invoice.pdf"]
     assert store.get(message.attachments[0].storage_key) == b"%PDF-1.4"
+
+
+def test_mail_through_the_gateway_opens_a_ticket_with_its_mailboxs_defaults(
+    settings: Settings, engine: Engine
+) -> None:
+    # Given a mailbox that gives its tickets a team, a priority and a category
+    gateway = build_desk(settings, engine)
+
+    def give_defaults(session: Session) -> tuple[int, int]:
+        team = teams.create_team(session, Operator(), gateway.acme, "Facilities", now=NOW)
+        category = catalog.create_category(
+            session, Operator(), gateway.acme, key="hardware", name="Hardware", now=NOW
+        )
+        address = Mailbox.address == "support@acme.test"
+        mailbox_id = session.scalars(select(Mailbox.id).where(address)).one()
+        mailboxes.update_mailbox(
+            session, Operator(), mailbox_id, default_team_id=team.id,
+            default_priority=Priority.HIGH, default_category="hardware", now=NOW,
+        )  # fmt: skip
+        return team.id, category.id
+
+    team_id, category_id = gateway.run(give_defaults)
+    # When mail to it opens a ticket
+    result = gateway.one(mail())
+    # Then the ticket has them
+    assert result.action == "created"
+    ticket = gateway.ticket(result.ticket_id)
+    assert (ticket.team_id, ticket.priority, ticket.category_id) == (
+        team_id, Priority.HIGH, category_id,
+    )  # fmt: skip
+
+
+def test_a_new_senders_address_is_looked_up_once_before_their_contact_is_made(
+    session: Session, desk: Desk, store: LocalBlobStore, ticket: Ticket
+) -> None:
+    with recorded_sql(session, _reads_addresses) as opening:
+        opened = receive(session, desk.tenant, store, sender_email="new@client.example")
+    with recorded_sql(session, _reads_addresses) as holding:
+        held = _reply(
+            session, desk, ticket, store, standing="pending", sender_email="eve@evil.example"
+        )
+    assert (opened.action, held.action) == (
+        ReceiveAction.CREATED, ReceiveAction.PENDING_PARTICIPANT,
+    )  # fmt: skip
+    assert (len(opening), len(holding)) == (1, 1)
+    for address in ("new@client.example", "eve@evil.example"):
+        assert contacts.find_contact(session, desk.tenant.id, address) is not None
 
 
 def test_the_message_ids_of_new_mail_are_remembered_seen_and_awaited(
@@ -571,3 +632,8 @@ def test_received_mail_acts_as_the_system_of_its_tenant(
     assert {(row.kind, row.actor_type, row.tenant_id) for row in rows} == {
         (EventKind.CREATED, AuthorType.SYSTEM, desk.tenant.id)
     }
+
+
+def _reads_addresses(sql: str) -> bool:
+    """Whether a statement reads contact_emails, joined or not."""
+    return sql.startswith("SELECT") and "contact_emails" in sql

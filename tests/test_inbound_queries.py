@@ -12,6 +12,7 @@ from helpdesk.principal import Operator
 from helpdesk.queries.inbound import (
     NOBODY,
     MailboxRef,
+    NewTicketCounts,
     SqlIntakeCounts,
     SqlMailboxDirectory,
     SqlThreadIndex,
@@ -181,10 +182,12 @@ def test_intake_counts_tickets_mail_opened_per_sender_and_tenant(
     make_ticket(session, desk.tenant, requester_email=ANN, source=Source.PORTAL)
     make_ticket(session, make_tenant(session), requester_email=ANN)
     counts = SqlIntakeCounts(session)
-    assert counts.new_tickets_from(desk.tenant.id, "Ann@client.example", since) == 2
-    assert counts.new_tickets_from(desk.tenant.id, "nobody@client.example", since) == 0
-    assert counts.new_tickets(desk.tenant.id, since) == 3
-    assert counts.new_tickets(desk.tenant.id, NOW + timedelta(seconds=1)) == 0
+    ann = counts.new_tickets(desk.tenant.id, "Ann@client.example", since)
+    assert ann == NewTicketCounts(from_sender=2, total=3)
+    nobody = counts.new_tickets(desk.tenant.id, "nobody@client.example", since)
+    assert nobody == NewTicketCounts(from_sender=0, total=3)
+    later = counts.new_tickets(desk.tenant.id, ANN, NOW + timedelta(seconds=1))
+    assert later == NewTicketCounts(from_sender=0, total=0)
 
 
 def test_an_awaited_message_id_becomes_seen_on_the_ticket_that_awaited_it(

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import EventKind, Status
+from helpdesk.enums import EventKind, Priority, Status
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from helpdesk.models import Attachment, Message, Ticket, TicketParticipant
-from helpdesk.services import messages, ticket_links
+from helpdesk.principal import Operator
+from helpdesk.services import catalog, messages, teams, ticket_links
 from helpdesk.services import tickets as svc
 from helpdesk.services.contacts import client_principal, find_contact
 from helpdesk.services.ticket_people import watcher_ids
-from tests.factories import NOW, make_ticket
+from tests.factories import NOW, make_mailbox, make_ticket
+from tests.statements import recorded_sql
 from tests.ticket_helpers import Desk, events, kinds, make_desk
 
 LATER = NOW + timedelta(hours=1)
+# An UPDATE of tickets that sets one of the fields a follow-up takes from its closed ticket.
+_FIELD_UPDATE = re.compile(r"^UPDATE tickets SET .*\b(priority|category_id|team_id|mailbox_id)=")
 
 
 def add_attachment(session: Session, message: Message) -> Attachment:
@@ -196,3 +201,34 @@ def test_follow_ups_are_found_from_the_closed_ticket(session: Session, desk: Des
     assert follow_ups == [first.ticket_id, second.ticket_id]
     assert session.get_one(Ticket, first.ticket_id).subject == "Follow-up: Printer"
     assert kinds(session, closed).count(EventKind.FOLLOW_UP_CREATED) == 2
+
+
+def test_a_follow_up_is_inserted_with_its_closed_tickets_fields_not_updated_to_them(
+    session: Session, desk: Desk
+) -> None:
+    # Given a closed ticket with a priority, category, team and mailbox
+    team = teams.create_team(session, Operator(), desk.tenant.id, "Facilities", now=NOW)
+    catalog.create_category(
+        session, Operator(), desk.tenant.id, key="hardware", name="Hardware", now=NOW
+    )
+    mailbox = make_mailbox(session, desk.tenant)
+    closed = make_ticket(
+        session, desk.tenant, priority=Priority.HIGH, category="hardware", mailbox_id=mailbox.id
+    )
+    svc.assign_team(session, desk.agent, closed.id, team.id, now=NOW)
+    svc.change_status(session, desk.agent, closed.id, Status.CLOSED, now=NOW)
+    # When its requester writes again
+    with recorded_sql(session, lambda sql: sql.startswith("UPDATE tickets ")) as updates:
+        reply = messages.add_client_reply(
+            session, desk.system, closed.id, "Again", author_contact_id=closed.requester_id,
+            now=LATER,
+        )  # fmt: skip
+    # Then the follow-up has the closed ticket's fields from its INSERT on
+    follow_up = session.get_one(Ticket, reply.ticket_id)
+    assert follow_up.id != closed.id
+    fields = ("priority", "category_id", "team_id", "mailbox_id")
+    assert [getattr(follow_up, name) for name in fields] == [
+        getattr(closed, name) for name in fields
+    ]
+    assert follow_up.team_id == team.id
+    assert [statement for statement in updates if _FIELD_UPDATE.search(statement)] == []

@@ -52,6 +52,14 @@ class TicketPeople:
         return self.requester | self.participants | self.agents
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewTicketCounts:
+    """How many tickets the tenant's mail opened in a window: from one sender, and in all."""
+
+    from_sender: int
+    total: int
+
+
 NOBODY = TicketPeople(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
 
 # Mail names at most this many Message-IDs worth looking up: In-Reply-To and the
@@ -147,28 +155,13 @@ _ROLES = ("ticket", "requester", "participant", "pending", "agent", "domain")
 
 
 class SqlIntakeCounts:
-    """How many tickets the tenant's mail opened lately: the input of the intake limits.
-
-    The intake step asks for the sender's count, then for the tenant's with the
-    same moment; one query answers both, and the second answer is kept for the
-    question that follows it at once.
-    """
+    """How many tickets the tenant's mail opened lately: the input of the intake limits."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._tenant_count: tuple[int, datetime, int] | None = None
 
-    def new_tickets_from(self, tenant_id: int, sender: str, since: datetime) -> int:
-        """Count tickets opened by mail from `sender` (any address of their contact) since then."""
+    def new_tickets(self, tenant_id: int, sender: str, since: datetime) -> NewTicketCounts:
+        """Count tickets mail opened since then: in all, and from `sender`'s contact."""
         parameters = {"tenant_id": tenant_id, "since": since, "sender": sender.strip().lower()}
         total, from_sender = self.session.execute(sql.INTAKE_COUNTS, parameters).one()
-        self._tenant_count = (tenant_id, since, int(total))
-        return int(from_sender)
-
-    def new_tickets(self, tenant_id: int, since: datetime) -> int:
-        """Count tickets the tenant's mail opened since then."""
-        kept, self._tenant_count = self._tenant_count, None
-        if kept is not None and kept[:2] == (tenant_id, since):
-            return kept[2]
-        parameters = {"tenant_id": tenant_id, "since": since, "sender": ""}
-        return int(self.session.execute(sql.INTAKE_COUNTS, parameters).one()[0])
+        return NewTicketCounts(from_sender=int(from_sender), total=int(total))

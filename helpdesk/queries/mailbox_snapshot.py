@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +16,6 @@ from helpdesk.queries.inbound import MailboxRef
 
 # The same candidate forms find_mailbox_for_address tries, so both answer alike.
 from helpdesk.services.mailboxes import untagged_forms
-from helpdesk.services.ticket_opening import MailboxDefaults
 
 _MAILBOXES = select(
     Mailbox.tenant_id,
@@ -24,9 +23,6 @@ _MAILBOXES = select(
     Mailbox.address,
     Mailbox.active,
     Tenant.active,
-    Mailbox.default_team_id,
-    Mailbox.default_priority,
-    Mailbox.default_category_id,
 ).join(Tenant, Tenant.id == Mailbox.tenant_id)
 
 
@@ -38,8 +34,6 @@ class MailboxSnapshot:
     receiving: Mapping[str, MailboxRef]
     # Every address of each tenant's mailboxes, active or not, lower-cased.
     addresses: Mapping[int, frozenset[str]]
-    # What each receiving mailbox gives the tickets its mail opens, by mailbox id.
-    defaults: Mapping[int, MailboxDefaults] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> MailboxSnapshot:
@@ -47,17 +41,12 @@ class MailboxSnapshot:
         rows = session.execute(_MAILBOXES).all()
         receiving: dict[str, MailboxRef] = {}
         addresses: defaultdict[int, set[str]] = defaultdict(set)
-        defaults: dict[int, MailboxDefaults] = {}
-        for tenant_id, mailbox_id, address, active, tenant_active, team, priority, category in rows:
+        for tenant_id, mailbox_id, address, active, tenant_active in rows:
             addresses[tenant_id].add(address.lower())
             # A suspended tenant receives nothing, as SqlMailboxDirectory says.
             if active and tenant_active:
                 receiving[address] = MailboxRef(tenant_id, mailbox_id, address)
-                defaults[mailbox_id] = MailboxDefaults(
-                    tenant_id, mailbox_id, team, priority, category
-                )
-        frozen = {key: frozenset(value) for key, value in addresses.items()}
-        return cls(receiving, frozen, defaults)
+        return cls(receiving, {key: frozenset(value) for key, value in addresses.items()})
 
     def mailbox_for(self, address: str) -> MailboxRef | None:
         """Return the mailbox mail to `address` (or its `local+tag@domain` form) is for."""
@@ -68,10 +57,6 @@ class MailboxSnapshot:
         forms = untagged_forms(normalized)
         matches = [self.receiving[form] for form in forms if form in self.receiving]
         return max(matches, key=lambda ref: len(ref.address), default=None)
-
-    def defaults_of(self, mailbox_id: int | None) -> MailboxDefaults | None:
-        """Return what a receiving mailbox gives new tickets, if it is in the snapshot."""
-        return None if mailbox_id is None else self.defaults.get(mailbox_id)
 
     def tenant_addresses(self, tenant_id: int) -> frozenset[str]:
         """Return every address of the tenant's mailboxes, active or not, lower-cased."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from helpdesk.addresses import domain_of, normalize_email
 from helpdesk.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -25,9 +25,7 @@ def find_or_create_contact(
     *,
     now: datetime,
 ) -> Contact:
-    """Return the tenant's contact with this address, creating it if new.
-
-    A new contact joins the organization that owns its address's domain.
+    """Return the tenant's contact with this address, creating it if new (see `add_new_contact`).
 
     Raises:
         PermissionDenied: the actor may not create contacts in this tenant.
@@ -37,6 +35,27 @@ def find_or_create_contact(
     existing = find_contact(session, tenant_id, address)
     if existing is not None:
         return existing
+    return add_new_contact(session, actor, tenant_id, address, name, now=now)
+
+
+def add_new_contact(
+    session: Session,
+    actor: Principal,
+    tenant_id: int,
+    email: str,
+    name: str = "",
+    *,
+    now: datetime,
+) -> Contact:
+    """Create the contact of an address the caller found no contact of the tenant for.
+
+    A new contact joins the organization that owns its address's domain.
+
+    Raises:
+        PermissionDenied: the actor may not create contacts in this tenant.
+        ValidationError: `email` is not an address.
+    """
+    address = normalize_email(email)
     require(can(actor, Action.MANAGE_CONTACTS, tenant_id), "you may not add contacts")
     contact = Contact(
         tenant_id=tenant_id,
@@ -52,9 +71,16 @@ def find_or_create_contact(
 
 def find_contact(session: Session, tenant_id: int, email: str) -> Contact | None:
     """Return the tenant's contact owning a normalized address, if any."""
+    entry = find_contact_address(session, tenant_id, email)
+    return None if entry is None else entry.contact
+
+
+def find_contact_address(session: Session, tenant_id: int, email: str) -> ContactEmail | None:
+    """Return the tenant's row of a normalized address, its contact read with it, if any."""
     return session.scalar(
-        select(Contact)
-        .join(ContactEmail, ContactEmail.contact_id == Contact.id)
+        select(ContactEmail)
+        .join(ContactEmail.contact)
+        .options(contains_eager(ContactEmail.contact))
         .where(ContactEmail.tenant_id == tenant_id, ContactEmail.email == email)
     )
 

@@ -112,7 +112,7 @@ def _open(
         requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
         cc=mail.cc, body_html=mail.body_html, body_full_text=_full_text(mail),
         message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
-        requester_contact=known, mailbox_defaults=mail.mailbox_defaults,
+        requester_contact=sender_contact(session, mail, known, now),
     )  # fmt: skip
     system = System(mail.tenant_id)
     ticket, first = open_new_ticket(session, system, mail.tenant_id, request, now=now)
@@ -139,7 +139,7 @@ def _land(
         message = _hold_pending(session, mail, ticket, known, now)
         action = ReceiveAction.PENDING_PARTICIPANT
     elif mail.hold_reason:
-        author = Author.contact(sender_contact(session, mail, now, known).id)
+        author = Author.contact(sender_contact(session, mail, known, now).id)
         message = _hold(session, mail, ticket, author, mail.hold_reason, now)
         action = ReceiveAction.HELD
     else:
@@ -154,7 +154,7 @@ def _client_reply(
     session: Session, mail: IncomingMail, ticket: Ticket, known: Contact | None, now: datetime
 ) -> Message:
     system = System(mail.tenant_id)
-    contact = sender_contact(session, mail, now, known)
+    contact = sender_contact(session, mail, known, now)
     # A colleague from the requester's organization, or someone the pipeline
     # found in the conversation (a token issued to them, a message of theirs
     # the ticket's mail answered), joins the ticket first.
@@ -207,7 +207,7 @@ def _agent_reply(session: Session, mail: IncomingMail, ticket: Ticket, now: date
 def _hold_pending(
     session: Session, mail: IncomingMail, ticket: Ticket, known: Contact | None, now: datetime
 ) -> Message:
-    contact = sender_contact(session, mail, now, known)
+    contact = sender_contact(session, mail, known, now)
     added = add_participant(session, ticket, contact.id, pending=True, now=now)
     reason = mail.hold_reason or HOLD_REASONS[mail.standing]
     return _hold(
@@ -245,7 +245,8 @@ def _record_auto_reply(
     if mail.rule == ThreadRule.NEW:
         return ReceiveOutcome(ReceiveAction.IGNORED, reason="an auto-reply to no ticket")
     ticket = target_ticket(session, mail)
-    author = Author.contact(sender_contact(session, mail, now).id)
+    known, _ = known_sender(session, mail)
+    author = Author.contact(sender_contact(session, mail, known, now).id)
     draft = mail_draft(mail)
     message = append_message(session, ticket, author, draft, now=now)
     record_change(

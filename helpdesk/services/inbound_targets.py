@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from helpdesk.addresses import normalize_email
@@ -12,19 +11,10 @@ from helpdesk.enums import MailKind, SenderStanding, ThreadRule
 from helpdesk.errors import NotFound, ValidationError
 from helpdesk.models import Contact, ContactEmail, RawMessage, Ticket
 from helpdesk.principal import Staff, System
-from helpdesk.services.contacts import find_or_create_contact
+from helpdesk.services.contacts import add_new_contact, find_contact_address
 from helpdesk.services.incoming import IncomingMail
 from helpdesk.services.users import staff_principal
 
-# The tenant's contact owning an address (helpdesk.services.contacts.find_contact),
-# with the address's own row: whether it bounced is read at no extra cost.
-_SENDER = (
-    select(Contact, ContactEmail)
-    .join(ContactEmail, ContactEmail.contact_id == Contact.id)
-    .where(
-        ContactEmail.tenant_id == bindparam("tenant_id"), ContactEmail.email == bindparam("email")
-    )
-)
 # A caller may hand in plain strings: each field is checked against its enum's values.
 _KINDS = frozenset(MailKind)
 # The kinds that land on the ticket a message threads to, and how their senders may stand there.
@@ -78,12 +68,15 @@ def _ticket(session: Session, ticket_id: int) -> Ticket | None:
 
 
 def sender_contact(
-    session: Session, mail: IncomingMail, now: datetime, known: Contact | None = None
+    session: Session, mail: IncomingMail, known: Contact | None, now: datetime
 ) -> Contact:
-    """Return the sender's contact: `known` if the caller found it, else found or created."""
+    """Return the sender's contact: `known`, what `known_sender` found, or a new one if it was None.
+
+    The caller has asked `known_sender`: the address is not looked up again.
+    """
     if known is not None:
         return known
-    return find_or_create_contact(
+    return add_new_contact(
         session, System(mail.tenant_id), mail.tenant_id, mail.sender_email, mail.sender_name,
         now=now,
     )  # fmt: skip
@@ -98,8 +91,9 @@ def known_sender(
         ValidationError: the sender's address is no e-mail address.
     """
     address = normalize_email(mail.sender_email, "sender")
-    row = session.execute(_SENDER, {"tenant_id": mail.tenant_id, "email": address}).first()
-    return (None, None) if row is None else (row[0], row[1])
+    # The address's own row comes with the contact: whether it bounced is read at no extra cost.
+    entry = find_contact_address(session, mail.tenant_id, address)
+    return (None, None) if entry is None else (entry.contact, entry)
 
 
 def staff_of(session: Session, mail: IncomingMail) -> Staff:

@@ -16,7 +16,6 @@ from helpdesk.enums import (
 )
 from helpdesk.services.thread_references import clean_message_id
 from helpdesk.services.ticket_access import Draft, MailFacts
-from helpdesk.services.ticket_opening import MailboxDefaults
 
 MAX_DIAGNOSTIC = 1000
 
@@ -62,8 +61,6 @@ class IncomingMail:
     tenant_id: int
     mailbox_id: int | None
     raw_message_id: int | None
-    # What `mailbox_id` gives a ticket the mail opens, when the caller already knows it.
-    mailbox_defaults: MailboxDefaults | None = None
     kind: MailKind = MailKind.NORMAL
     rule: ThreadRule = ThreadRule.NEW
     ticket_id: int | None = None  # the target of every rule but NEW

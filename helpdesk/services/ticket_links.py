@@ -31,8 +31,8 @@ from helpdesk.services.ticket_access import (
     shift_status,
     ticket_for,
 )
+from helpdesk.services.ticket_opening import OUTBOX_TICKET_CREATED, new_ticket
 from helpdesk.services.ticket_people import add_participant, watcher_ids
-from helpdesk.services.tickets import OUTBOX_TICKET_CREATED, open_ticket
 
 FOLLOW_UP_PREFIX = "Follow-up: "
 
@@ -164,13 +164,15 @@ def open_linked_ticket(
 
     Callers check policy and record.
     """
-    ticket = open_ticket(
+    ticket = new_ticket(
         session, old.tenant_id, subject=subject, requester=requester, source=source, now=now
     )
     ticket.priority = old.priority
     ticket.category_id = old.category_id
     ticket.team_id = old.team_id
     ticket.mailbox_id = old.mailbox_id
+    session.add(ticket)
+    session.flush()
     link = TicketLink(
         tenant_id=old.tenant_id, source_id=ticket.id, target_id=old.id, kind=kind, created_at=now
     )

@@ -44,27 +44,6 @@ _NEXT_NUMBER = (
 )
 
 
-@dataclass(frozen=True)
-class MailboxDefaults:
-    """What a mailbox gives the tickets its mail opens: team, priority and category."""
-
-    tenant_id: int
-    mailbox_id: int
-    team_id: int | None
-    priority: Priority
-    category_id: int | None
-
-    @classmethod
-    def of(cls, mailbox: Mailbox) -> MailboxDefaults:
-        return cls(
-            mailbox.tenant_id,
-            mailbox.id,
-            mailbox.default_team_id,
-            mailbox.default_priority,
-            mailbox.default_category_id,
-        )
-
-
 @dataclass(frozen=True, kw_only=True)
 class NewTicket:
     """What a ticket is opened with: its first message, requester and initial fields.
@@ -91,8 +70,6 @@ class NewTicket:
     mail: MailFacts | None = None
     # The contact owning `requester_email`, when the caller already looked it up.
     requester_contact: Contact | None = None
-    # The defaults of the mailbox `mailbox_id`, when the caller already read them.
-    mailbox_defaults: MailboxDefaults | None = None
 
 
 def next_ticket_number(session: Session, tenant_id: int) -> int:
@@ -194,24 +171,6 @@ def open_new_ticket(
     return ticket, message
 
 
-def open_ticket(
-    session: Session,
-    tenant_id: int,
-    *,
-    subject: str,
-    requester: Contact,
-    source: Source,
-    now: datetime,
-) -> Ticket:
-    """Insert a bare open ticket with the next number; callers check policy and record."""
-    ticket = _new_ticket(
-        session, tenant_id, subject=subject, requester=requester, source=source, now=now
-    )
-    session.add(ticket)
-    session.flush()
-    return ticket
-
-
 def _prepared(
     session: Session, actor: Principal, tenant_id: int, request: NewTicket, *, now: datetime
 ) -> tuple[Ticket, Contact]:
@@ -220,9 +179,9 @@ def _prepared(
     subject = clean_subject(request.subject, lenient=source is Source.EMAIL)
     checked_body(request.body, source)
     requester = _requester(session, actor, tenant_id, request, now=now)
-    mailbox = _mailbox(session, tenant_id, request)
+    mailbox = _mailbox(session, tenant_id, request.mailbox_id)
     fields = _initial_custom_fields(session, actor, tenant_id, request.custom_fields)
-    ticket = _new_ticket(
+    ticket = new_ticket(
         session, tenant_id, subject=subject, requester=requester, source=source, now=now
     )
     _apply_defaults(session, ticket, mailbox, request.priority, request.category)
@@ -231,7 +190,7 @@ def _prepared(
     return ticket, requester
 
 
-def _new_ticket(
+def new_ticket(
     session: Session,
     tenant_id: int,
     *,
@@ -240,6 +199,11 @@ def _new_ticket(
     source: Source,
     now: datetime,
 ) -> Ticket:
+    """Return an open ticket with the tenant's next number, not yet added to the session.
+
+    The caller sets the rest of its fields, then adds it: its row is written
+    once. Callers check policy and record.
+    """
     return Ticket(
         tenant_id=tenant_id,
         number=next_ticket_number(session, tenant_id),
@@ -296,33 +260,30 @@ def _first_author(actor: Principal, requester: Contact) -> Author:
     return author if author.type is AuthorType.AGENT else Author.contact(requester.id)
 
 
-def _mailbox(session: Session, tenant_id: int, request: NewTicket) -> MailboxDefaults | None:
-    if request.mailbox_id is None:
+def _mailbox(session: Session, tenant_id: int, mailbox_id: int | None) -> Mailbox | None:
+    if mailbox_id is None:
         return None
-    known = request.mailbox_defaults
-    if known is not None and (known.tenant_id, known.mailbox_id) == (tenant_id, request.mailbox_id):
-        return known
-    mailbox = session.get(Mailbox, request.mailbox_id)
+    mailbox = session.get(Mailbox, mailbox_id)
     if mailbox is None or mailbox.tenant_id != tenant_id:
         raise NotFound("no such mailbox")
-    return MailboxDefaults.of(mailbox)
+    return mailbox
 
 
 def _apply_defaults(
     session: Session,
     ticket: Ticket,
-    mailbox: MailboxDefaults | None,
+    mailbox: Mailbox | None,
     priority: Priority | None,
     category: str | None,
 ) -> None:
-    ticket.mailbox_id = mailbox.mailbox_id if mailbox else None
-    ticket.team_id = mailbox.team_id if mailbox else None
-    fallback = mailbox.priority if mailbox else Priority.NORMAL
+    ticket.mailbox_id = mailbox.id if mailbox else None
+    ticket.team_id = mailbox.default_team_id if mailbox else None
+    fallback = mailbox.default_priority if mailbox else Priority.NORMAL
     ticket.priority = parse_priority(priority) if priority else fallback
     if category:
         ticket.category_id = category_id(session, ticket.tenant_id, category)
     elif mailbox:
-        ticket.category_id = mailbox.category_id
+        ticket.category_id = mailbox.default_category_id
 
 
 def _initial_custom_fields(

@@ -28,11 +28,8 @@ from helpdesk.services.ticket_fields import (
 )
 from helpdesk.services.ticket_opening import (
     OUTBOX_TICKET_CREATED,
-    NewTicket,
     create_ticket,
     next_ticket_number,
-    open_new_ticket,
-    open_ticket,
 )
 from helpdesk.services.ticket_people import (
     OUTBOX_TICKET_ASSIGNED,
@@ -49,7 +46,6 @@ __all__ = [
     "OUTBOX_STATUS_CHANGED",
     "OUTBOX_TICKET_ASSIGNED",
     "OUTBOX_TICKET_CREATED",
-    "NewTicket",
     "add_watcher",
     "assign_team",
     "assign_ticket",
@@ -62,8 +58,6 @@ __all__ = [
     "get_ticket_by_id",
     "move_ticket",
     "next_ticket_number",
-    "open_new_ticket",
-    "open_ticket",
     "rate_ticket",
     "remove_watcher",
     "resolve_ticket_as_client",

@@ -26,12 +26,12 @@ def check_intake_limits(
         return msg
     tenant_id, since = msg.route.tenant_id, now - WINDOW
     sender = msg.sender_address
-    opened = counts.new_tickets_from(tenant_id, sender, since)
-    if opened >= per_sender:
-        reason = f"{sender} opened {opened} tickets in the last hour (limit {per_sender})"
+    opened = counts.new_tickets(tenant_id, sender, since)
+    if opened.from_sender >= per_sender:
+        count = opened.from_sender
+        reason = f"{sender} opened {count} tickets in the last hour (limit {per_sender})"
         return replace(msg, hold_reason=reason)
-    total = counts.new_tickets(tenant_id, since)
-    if total >= per_tenant:
-        reason = f"mail opened {total} tickets in the last hour (limit {per_tenant})"
+    if opened.total >= per_tenant:
+        reason = f"mail opened {opened.total} tickets in the last hour (limit {per_tenant})"
         return replace(msg, hold_reason=reason)
     return msg
