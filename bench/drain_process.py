@@ -34,9 +34,13 @@ class DrainProcess:
     """One drain process over the spool and database of `settings`."""
 
     def __init__(self, settings: Settings) -> None:
-        command = [sys.executable, "-m", "bench.drain_process", str(settings.var_dir)]
-        if settings.database_url:
-            command.append(settings.database_url)
+        command = [
+            sys.executable,
+            "-m",
+            "bench.drain_process",
+            str(settings.var_dir),
+            settings.database_url,
+        ]
         environment = os.environ | {SECRET_VARIABLE: settings.secret_key}
         self._process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment
@@ -63,11 +67,12 @@ class DrainProcess:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("var_dir", type=Path)
-    parser.add_argument("database_url", nargs="?")
+    parser.add_argument("database_url")
     options = parser.parse_args()
-    overrides = {"database_url": options.database_url} if options.database_url else {}
     secret = os.environ[SECRET_VARIABLE]
-    settings = Settings.for_var_dir(options.var_dir, secret_key=secret, **overrides)
+    settings = Settings.for_var_dir(
+        options.var_dir, secret_key=secret, database_url=options.database_url
+    )
     sessions = make_session_factory(make_engine(settings.database_url))
     ingest = Ingest(settings, sessions, open_blob_store(settings))
     warmup = generate_mix(1, seed=999)[0]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 GOALS = {"gateway acceptance": 0.90, "end to end": 0.60}
 GOAL_CONNECTIONS = 16
-# Where the fsync-before-250 sink is in each run's list of rates.
-FSYNC_SINK = 2
+# The rate every other one is compared with.
+FSYNC_SINK = "fsync-before-250 sink"
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def print_table(results: dict[int, list[Rate]], database: str, mails: int, mode:
     for index, name in enumerate(rate.name for rate in results[counts[0]]):
         cells = [name]
         for count in counts:
-            rate, fsync = results[count][index], results[count][FSYNC_SINK]
+            rate, fsync = results[count][index], _fsync_sink(results[count])
             cells.append(f"{rate.rate:,.1f} ({rate.rate / fsync.rate:.2f}x)")
         cells.append(_goal(name, results.get(GOAL_CONNECTIONS), index, database))
         print("| " + " | ".join(cells) + " |")
@@ -45,5 +45,9 @@ def _goal(name: str, rates: list[Rate] | None, index: int, database: str) -> str
         return ""
     if rates is None or database != "postgresql":
         return f">= {goal:.2f}x (not measured here)"
-    ratio = rates[index].rate / rates[FSYNC_SINK].rate
+    ratio = rates[index].rate / _fsync_sink(rates).rate
     return f">= {goal:.2f}x: {'met' if ratio >= goal else 'NOT met'}"
+
+
+def _fsync_sink(rates: list[Rate]) -> Rate:
+    return next(rate for rate in rates if rate.name == FSYNC_SINK)

@@ -4,7 +4,6 @@ Run by hand, not by `make test`:
 
     .venv/bin/python -m bench.pipeline                        # 2000 mails, SQLite and PostgreSQL
     .venv/bin/python -m bench.pipeline --count 500 --sqlite-only
-    .venv/bin/python -m bench.pipeline --url postgresql+psycopg://u@host/db   # an EMPTY database
     .venv/bin/python -m bench.pipeline --sqlite-only --profile    # where SQLite's time goes
 
 One run generates a deterministic mix of realistic mails (bench.mail_mix: new
@@ -19,11 +18,10 @@ one core:
    SMTP delivered it; wall time from the first mail to the last result, every
    result checked (none may be quarantined);
 3. the same on PostgreSQL: a throwaway cluster with fsync on (initdb must be
-   installed), or --url;
+   installed);
    each backend twice: one mail per transaction (`Ingest.process`, as a
    single message is handled) and batched (`Ingest.process_many`, 50 mails to
-   a transaction with a savepoint each, as the spool drain and `helpdesk
-   import` run);
+   a transaction, as the spool drain and `helpdesk import` run);
 4. peak memory for one mail of 25 MiB raw (the largest the gateway accepts;
    nearly all of it one base64 PDF of about 18 MiB), in a fresh process on
    SQLite: the peak resident size (VmHWM) after a few warm-up mails is idle;
@@ -40,7 +38,6 @@ mail's size above idle.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import io
 import logging
@@ -51,7 +48,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -103,7 +99,8 @@ def main() -> None:
                 pipeline_run("SQLite", settings, mix, profile=options.profile, batched=batched)
             )
         if not options.sqlite_only:
-            with _postgres_url(options, base) as admin:
+            # fsync on: a commit is as durable as in production, as SQLite's is.
+            with postgres_cluster(base / "cluster", fsync=True) as admin:
                 for batched in (False, True):
                     url = create_database(admin, f"bench_pipeline_{int(batched)}")
                     settings = Settings.for_var_dir(base / f"pg-{batched}", database_url=url)
@@ -137,18 +134,8 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=2000, help="mails in the mix")
     parser.add_argument("--seed", type=int, default=4, help="the mix's random seed")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--url", help="unsupported; the bench starts its own PostgreSQL")
     parser.add_argument("--profile", action="store_true", help="profile the SQLite run")
     return parser.parse_args()
-
-
-@contextlib.contextmanager
-def _postgres_url(options: argparse.Namespace, base: Path) -> Iterator[str]:
-    if options.url:
-        sys.exit("--url: give the admin URL of a server whose databases the bench may create")
-    # fsync on: a commit is as durable as in production, as SQLite's is.
-    with postgres_cluster(base / "cluster", fsync=True) as admin:
-        yield admin
 
 
 def describe_mix(mix: list[MixedMail]) -> None:

@@ -24,7 +24,7 @@ from helpdesk.clock import utcnow
 from mailgate.spool import Envelope, Spool
 
 HOST = "127.0.0.1"
-# As large as the biggest mail of the mix may be; the gateway's own limit is larger.
+# The gateway's default limit (HELPDESK_MAX_MESSAGE_BYTES), so every sink takes what it takes.
 DATA_SIZE_LIMIT = 25 * 2**20
 
 
