@@ -1,4 +1,4 @@
-"""Full-text search over tickets: one index row per ticket, kept current by the services.
+"""Full-text search over tickets: one index row per ticket, rewritten as each transaction commits.
 
 Each ticket is indexed twice over: what its clients may read (the subject and
 the public messages) and everything (internal notes too). On SQLite the row
@@ -20,16 +20,19 @@ from sqlalchemy import (
     Subquery,
     TextClause,
     bindparam,
+    event,
     func,
     select,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from helpdesk.enums import Visibility
 from helpdesk.models import Ticket
 
 SEARCH_TABLE = "ticket_search"
+# Where a session keeps the ids of the tickets whose index rows are due.
+_PENDING = "helpdesk.search.pending"
 # Queries use this many words at most; more add nothing but cost.
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 64
@@ -58,13 +61,34 @@ def search_terms(query: str) -> list[str]:
 
 
 def index_ticket(session: Session, ticket: Ticket) -> None:
-    """Rewrite the ticket's index row from its subject and messages; flushes first."""
-    session.flush()
-    parameters = {"ids": [ticket.id], "cap": MAX_INDEXED_CHARS, **_VISIBILITIES}
-    # The ticket exists, so its row is replaced in one statement.
-    replace = _SQLITE_REPLACE_ONE if _dialect(session) == "sqlite" else _PG_UPSERT
-    for statement in replace:
-        session.execute(statement, parameters)
+    """Have the ticket's index row rewritten before this transaction commits.
+
+    The rows of every ticket a transaction touched are rewritten together,
+    in one statement, just before it commits (or before a search in it):
+    a batch of mail that lands fifty messages costs one rewrite, not fifty.
+    """
+    if ticket.id is None:
+        session.flush()
+    session.info.setdefault(_PENDING, set()).add(ticket.id)
+
+
+def index_pending(session: Session) -> None:
+    """Rewrite now the index rows `index_ticket` asked for in this transaction."""
+    index_tickets(session, session.info.pop(_PENDING, ()))
+
+
+@event.listens_for(Session, "before_commit")
+def _index_before_commit(session: Session) -> None:
+    index_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    # A transaction rolled back (or closed) leaves nothing to index; a
+    # savepoint's end does not count: the ids of the rest are still due, and
+    # an id whose ticket was rolled back merely has its row deleted.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
@@ -118,6 +142,7 @@ def search_hits(session: Session, terms: Sequence[str], *, everything: bool) -> 
     """
     if not terms:
         raise ValueError("search for at least one word")
+    index_pending(session)  # the transaction's own changes are found too
     if _dialect(session) == "sqlite":
         statement = _sqlite_hits(terms, everything=everything)
     else:
@@ -209,4 +234,3 @@ _SQLITE_DELETE_REPLACE = _statements(
     ["DELETE FROM ticket_search WHERE rowid IN :ids", _SQLITE_REPLACE]
 )
 _PG_UPSERT = _statements(_PG_REBUILD)
-_SQLITE_REPLACE_ONE = _statements([_SQLITE_REPLACE])

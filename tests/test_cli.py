@@ -393,6 +393,7 @@ def test_search_reindex_rebuilds_a_lost_index(acme: Helpdesk) -> None:
     with acme.session() as session:
         tenant = get_tenant_by_slug(session, "acme")
         make_ticket(session, tenant, subject="Quokka sightings in the warehouse")
+        session.commit()
         session.execute(text(f"DELETE FROM {SEARCH_TABLE}"))
         session.commit()
         operator = Operator()

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from helpdesk.db import make_engine, make_session_factory, session_scope
 from helpdesk.models import Message, RawMessage, Ticket
 from helpdesk.principal import Operator
+from helpdesk.queries.ticket_filters import TicketFilter
+from helpdesk.queries.tickets import list_tickets
 from helpdesk.services.mailboxes import create_mailbox, credentials_box
 from helpdesk.settings import Settings
 from helpdesk.storage.local import LocalBlobStore
@@ -24,6 +26,7 @@ from mailgate.inbound import Envelope
 from mailgate.ingest import DatabaseUnavailable, Delivery, Ingest
 from tests.factories import NOW
 from tests.mailgate.desk import Desk, build_desk, mail
+from tests.statements import recorded_sql
 
 SMTP = Envelope("ann@client.example", ("support@acme.test",), "smtp")
 
@@ -66,6 +69,23 @@ def test_a_batch_lands_each_message_like_one_at_a_time(desk: Desk) -> None:
         "Still burning.",
         "Now smoke.",
     ]
+
+
+def test_a_batch_rewrites_the_search_index_once_and_every_message_is_found(desk: Desk) -> None:
+    engine = desk.sessions.kw["bind"]
+    with recorded_sql(engine, lambda sql: "ticket_search" in sql) as writes:
+        results = dict(desk.ingest.process_many(conversation(), batch_size=4))
+    # SQLite rewrites in two statements (drop the rows, insert them), PostgreSQL in one.
+    assert 1 <= len(writes) <= 2
+    printer, vpn = results["first"][0].ticket_id, results["other"][0].ticket_id
+
+    def found(words: str) -> list[int]:
+        with session_scope(desk.sessions) as session:
+            tickets, _ = list_tickets(session, Operator(), desk.acme, TicketFilter(q=words))
+            return [ticket.id for ticket in tickets]
+
+    assert found("smoke") == [printer]  # the second reply's words, in the same batch
+    assert found("vpn") == [vpn]
 
 
 def test_results_come_only_once_their_batch_is_committed(desk: Desk) -> None:
