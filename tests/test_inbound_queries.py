@@ -23,6 +23,7 @@ from helpdesk.services.thread_references import record_thread_references
 from helpdesk.services.ticket_links import merge_tickets
 from helpdesk.services.ticket_people import add_participant, add_watcher, assign_ticket
 from tests.factories import NOW, make_contact, make_mailbox, make_staff, make_tenant, make_ticket
+from tests.statements import recorded_sql
 from tests.ticket_helpers import Desk, make_desk
 
 ANN = "ann@client.example"
@@ -167,6 +168,24 @@ def test_agent_for_finds_active_staff_of_the_tenant_only(session: Session, desk:
     users.deactivate_membership(session, Operator(), desk.tenant.id, agent.user_id, now=NOW)
     assert index.agent_for(desk.tenant.id, "lee@staff.example") is None
     assert index.agent_for(desk.tenant.id, ANN) is None
+
+
+def test_agent_for_reads_the_staff_once_per_transaction(session: Session, desk: Desk) -> None:
+    # A batch of mail asks for every message whether its sender is staff.
+    make_staff(session, desk.tenant, Role.AGENT, "kim@staff.example")
+    session.commit()
+    index = SqlThreadIndex(session)
+    with recorded_sql(session, lambda sql: "memberships" in sql) as reads:
+        found = [index.agent_for(desk.tenant.id, who) for who in ("kim@staff.example", ANN, ANN)]
+    assert found[0] is not None
+    assert found[1:] == [None, None]
+    assert len(reads) == 1
+    session.commit()
+    # A new transaction reads again, and sees who joined meanwhile.
+    joined = make_staff(session, desk.tenant, Role.AGENT, "max@staff.example")
+    with recorded_sql(session, lambda sql: "memberships" in sql) as reads:
+        assert index.agent_for(desk.tenant.id, "max@staff.example") == joined.user_id
+    assert len(reads) == 1
 
 
 # Intake counts

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import Status
-from helpdesk.models import Mailbox
+from helpdesk.models import Mailbox, Membership, User
 from helpdesk.queries import inbound_sql as sql
 from helpdesk.services.mailboxes import find_mailbox_for_address
+from helpdesk.transaction_cache import cached
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,18 @@ class SqlThreadIndex:
 
     def agent_for(self, tenant_id: int, address: str) -> int | None:
         """Return the user id of the tenant's active staff member with that address."""
-        parameters = {"tenant_id": tenant_id, "address": address.strip().lower()}
-        return self.session.execute(sql.AGENT_FOR, parameters).scalar()
+        return self._staff(tenant_id).get(address.strip().lower())
+
+    def _staff(self, tenant_id: int) -> dict[str, int]:
+        # Every message asks whether its sender is staff: the tenant's staff
+        # addresses are read once per transaction (a batch of mail), not once
+        # per message.
+        def load() -> dict[str, int]:
+            rows = self.session.execute(sql.STAFF_ADDRESSES, {"tenant_id": tenant_id})
+            return {str(address): int(user_id) for address, user_id in rows}
+
+        key = ("staff addresses", tenant_id)
+        return cached(self.session, key, load, read_from=(User, Membership))
 
     def _ref(self, statement: sql.AnySelect, **parameters: object) -> TicketRef | None:
         row = self.session.execute(statement, parameters).first()

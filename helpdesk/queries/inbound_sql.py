@@ -63,11 +63,11 @@ _AWAITED_TICKET = (
 TICKET_AWAITING = select(*REF_COLUMNS).where(
     Ticket.id == _AWAITED_TICKET, Ticket.tenant_id == _TENANT
 )
-AGENT_FOR = (
-    select(User.id)
+# The tenant's active staff: (address, user id), addresses lower-cased as stored.
+STAFF_ADDRESSES = (
+    select(User.email, User.id)
     .join(Membership, Membership.user_id == User.id)
     .where(
-        User.email == bindparam("address"),
         User.active.is_(True),
         Membership.tenant_id == _TENANT,
         Membership.active.is_(True),

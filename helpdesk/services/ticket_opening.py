@@ -30,6 +30,7 @@ from helpdesk.services.ticket_fields import (
     parse_priority,
 )
 from helpdesk.services.ticket_people import add_cc_participants
+from helpdesk.transaction_cache import cached
 
 # The outbox kind the notification workers turn into "we received your request".
 OUTBOX_TICKET_CREATED = "ticket_created"
@@ -263,7 +264,12 @@ def _first_author(actor: Principal, requester: Contact) -> Author:
 def _mailbox(session: Session, tenant_id: int, mailbox_id: int | None) -> Mailbox | None:
     if mailbox_id is None:
         return None
-    mailbox = session.get(Mailbox, mailbox_id)
+
+    # Kept for the transaction: a batch of mail opens many tickets through one mailbox.
+    def load() -> Mailbox | None:
+        return session.get(Mailbox, mailbox_id)
+
+    mailbox = cached(session, (Mailbox, mailbox_id), load, read_from=(Mailbox,))
     if mailbox is None or mailbox.tenant_id != tenant_id:
         raise NotFound("no such mailbox")
     return mailbox
