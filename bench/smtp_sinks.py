@@ -3,9 +3,13 @@
 - `null_sink`: a few lines of asyncio that answer every command at once and
   look at nothing but the end of DATA; what the client alone can send.
 - `bare_sink`: aiosmtpd with a handler that answers 250 at once.
-- `fsync_sink`: aiosmtpd with a handler that stores each message in a spool
-  (mailgate.spool.Spool.store: write, fsync, rename, fsync the directory) on
-  the event loop's executor, as the gateway does, before it answers 250.
+- `fsync_sink`: aiosmtpd with a handler that stores each message in the
+  gateway's own spool (mailgate.spool.Spool.store: the message and its
+  envelope each written and fsynced into an entry directory in tmp/, that
+  directory fsynced, renamed into new/, and new/ fsynced) on the event loop's
+  executor, as the gateway does, before it answers 250. The same store on
+  both sides: the ratio is what the gateway adds to it (the recipient check,
+  the session limits, the spool-space check).
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
+import multiprocessing
 import shutil
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,6 +79,39 @@ def serving(
         yield controller.port
     finally:
         controller.stop()
+
+
+@contextmanager
+def serving_apart(settings: Settings, database_url: str) -> Iterator[int]:
+    """Run the SMTP door in a fresh process of its own, as a gateway runs; yield its port.
+
+    For timings: the test's own process carries every earlier test's objects,
+    whose garbage collections and threads would be timed along with the door.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    ports: multiprocessing.SimpleQueue[int] = spawn.SimpleQueue()
+    stop = spawn.Event()
+    door = spawn.Process(target=_serve_until, args=(settings, database_url, ports, stop))
+    door.start()
+    try:
+        yield ports.get()
+    finally:
+        stop.set()
+        door.join(timeout=60)
+        if door.is_alive():
+            door.kill()
+
+
+def _serve_until(
+    settings: Settings,
+    database_url: str,
+    ports: multiprocessing.SimpleQueue[int],
+    stop: threading.Event,
+) -> None:
+    sessions = make_session_factory(make_engine(database_url))
+    with serving(settings, sessions) as port:
+        ports.put(port)
+        stop.wait()
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
