@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from helpdesk.db import SessionFactory
 from helpdesk.settings import Settings
+from mailgate.spool import Spool
+from tests.mailgate.desk import Desk, build_desk
 from tests.mailgate.smtp_helpers import door_settings, mailbox_database, self_signed_certificate
 
 MAIL_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
@@ -26,6 +29,18 @@ def read_eml(name: str) -> bytes:
 def eml() -> Callable[[str], bytes]:
     """Load a mail of tests/fixtures/mail/ by name, with or without ".eml"."""
     return read_eml
+
+
+@pytest.fixture
+def desk(settings: Settings, engine: Engine) -> Desk:
+    """Two tenants and their mailboxes in the test's database, and an Ingest over them."""
+    return build_desk(settings, engine)
+
+
+@pytest.fixture
+def spool(settings: Settings) -> Spool:
+    """The spool of the test's settings."""
+    return Spool(settings.spool_dir)
 
 
 @pytest.fixture

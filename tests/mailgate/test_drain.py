@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import make_engine, make_session_factory
@@ -33,7 +32,7 @@ from mailgate.ingest import BATCH_SIZE, DatabaseUnavailable, Ingest
 from mailgate.smtp import start_smtp
 from mailgate.spool import Envelope, Spool
 from tests.factories import NOW
-from tests.mailgate.desk import Desk, build_desk, mail
+from tests.mailgate.desk import Desk, mail
 from tests.servers import free_port, wait_until
 from tests.test_spool import CLAIM_ALL, SLEEP, claim_all_and_die
 
@@ -53,10 +52,8 @@ def broken_ingest(desk: Desk, tmp_path: Path) -> Ingest:
 
 
 def test_drained_messages_become_tickets_and_their_entries_are_done(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail(message_id="<d1@client.example>"))
     stored(spool, mail(subject="Re: x", in_reply_to="<d1@client.example>"))
     assert drain_spool(spool, desk.ingest) == 2
@@ -66,10 +63,8 @@ def test_drained_messages_become_tickets_and_their_entries_are_done(
 
 
 def test_database_away_leaves_the_message_waiting_in_the_spool(
-    settings: Settings, engine: Engine, tmp_path: Path
+    desk: Desk, spool: Spool, tmp_path: Path
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail())
     with pytest.raises(DatabaseUnavailable):
         drain_spool(spool, broken_ingest(desk, tmp_path))
@@ -79,10 +74,8 @@ def test_database_away_leaves_the_message_waiting_in_the_spool(
 
 
 def test_an_import_that_loses_the_database_leaves_its_mail_for_the_next_drain(
-    settings: Settings, engine: Engine, tmp_path: Path
+    desk: Desk, spool: Spool, tmp_path: Path
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
     # From 60 senders, so that no hourly limit per sender holds any back.
     messages = [mail(f"c{n}@client.example", to="x@elsewhere.example") for n in range(60)]
@@ -97,10 +90,8 @@ def test_an_import_that_loses_the_database_leaves_its_mail_for_the_next_drain(
 
 
 def test_an_import_whose_source_cannot_be_read_leaves_the_batch_in_hand_for_the_next_drain(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
 
     def messages() -> Iterator[bytes]:
@@ -119,10 +110,8 @@ def test_an_import_whose_source_cannot_be_read_leaves_the_batch_in_hand_for_the_
 
 
 def test_unreadable_entry_goes_to_the_spool_quarantine_and_others_go_on(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail())
     stored(spool, mail(subject="second"))
     (spool.pending()[0].path / "envelope.json").write_text("{ not json")
@@ -131,8 +120,7 @@ def test_unreadable_entry_goes_to_the_spool_quarantine_and_others_go_on(
     assert len(desk.tickets(desk.acme)) == 1
 
 
-def test_mail_accepted_over_smtp_becomes_a_ticket(settings: Settings, engine: Engine) -> None:
-    desk = build_desk(settings, engine)
+def test_mail_accepted_over_smtp_becomes_a_ticket(desk: Desk, settings: Settings) -> None:
     smtp_settings = dataclasses.replace(settings, smtp_listen=Listen("127.0.0.1", free_port()))
     controller = start_smtp(smtp_settings, desk.sessions)
     drainer = SpoolDrainer(Spool(settings.spool_dir), desk.ingest)
@@ -180,10 +168,8 @@ def processing_seen(spool: Spool, seen: list[int]) -> datetime:
 
 
 def test_fresh_mail_goes_many_to_a_transaction_and_mail_in_hand_at_a_crash_one_at_a_time(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     seen: list[int] = []
     ingest = ingest_with(desk, clock=lambda: processing_seen(spool, seen))
     for n in range(4):
@@ -203,10 +189,8 @@ def test_fresh_mail_goes_many_to_a_transaction_and_mail_in_hand_at_a_crash_one_a
 
 
 def test_a_message_that_crashed_the_processor_three_times_is_quarantined_for_an_admin(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail(subject="Poison"))
     for _ in range(3):
         claim_all_and_die(spool)
@@ -224,10 +208,8 @@ def test_a_message_that_crashed_the_processor_three_times_is_quarantined_for_an_
 
 
 def test_an_error_escaping_ingest_puts_the_batch_back_and_it_lands_once_the_error_is_gone(
-    settings: Settings, engine: Engine, tmp_path: Path
+    desk: Desk, spool: Spool, tmp_path: Path
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     store, ingest = outage(desk, tmp_path)
     stored(spool, mail(subject="one"))
     stored(spool, mail(subject="two"))
@@ -242,10 +224,8 @@ def test_an_error_escaping_ingest_puts_the_batch_back_and_it_lands_once_the_erro
 
 
 def test_a_message_failing_three_times_is_quarantined_with_the_last_error(
-    settings: Settings, engine: Engine, tmp_path: Path
+    desk: Desk, spool: Spool, tmp_path: Path
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     store, ingest = outage(desk, tmp_path)
     stored(spool, mail())
     store.down = True
@@ -265,10 +245,8 @@ def orphan(spool: Spool) -> None:
 
 
 def test_a_suspect_that_fails_again_keeps_no_suspect_after_it_waiting(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     # Given an orphan and an innocent message, both cut short once by the orphan
     orphan(spool)
     stored(spool, mail(subject="Innocent"))
@@ -284,10 +262,8 @@ def test_a_suspect_that_fails_again_keeps_no_suspect_after_it_waiting(
 
 
 def test_a_message_the_database_refuses_even_to_quarantine_goes_to_the_spools_quarantine(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     orphan(spool)
     for _ in range(MAX_ATTEMPTS):
         with pytest.raises(IntegrityError):
@@ -302,10 +278,8 @@ def test_a_message_the_database_refuses_even_to_quarantine_goes_to_the_spools_qu
 
 
 def test_a_drain_leaves_alone_what_a_live_process_works_on_and_takes_over_when_it_dies(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail())
     drainer = SpoolDrainer(spool, desk.ingest)
     code = CLAIM_ALL.format(root=str(spool.root), then=SLEEP)
@@ -327,10 +301,8 @@ def test_a_drain_leaves_alone_what_a_live_process_works_on_and_takes_over_when_i
 
 
 def test_mail_a_killed_import_left_in_the_spool_lands_in_its_tenant(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     # No recipient and no mailbox in its headers: only the import's tenant routes it.
     imported = Envelope("", (), "import", NOW, tenant_id=desk.globex)
     spool.store(mail(to="someone@elsewhere.example"), imported)
@@ -342,10 +314,8 @@ def test_mail_a_killed_import_left_in_the_spool_lands_in_its_tenant(
 
 
 def test_the_drain_deletes_processed_entries_older_than_a_week_and_keeps_the_rest(
-    settings: Settings, engine: Engine
+    desk: Desk, spool: Spool
 ) -> None:
-    desk = build_desk(settings, engine)
-    spool = Spool(settings.spool_dir)
     stored(spool, mail(subject="old"))
     stored(spool, mail(subject="recent"))
     assert drain_spool(spool, desk.ingest) == 2

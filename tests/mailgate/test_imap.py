@@ -9,7 +9,6 @@ from email.parser import BytesHeaderParser
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
 
 from helpdesk.clock import utcnow
 from helpdesk.errors import NotFound
@@ -23,13 +22,12 @@ from helpdesk.services.mailbox_health import (
 )
 from helpdesk.services.mailboxes import credentials_box, update_mailbox
 from helpdesk.services.platform import change_tenant
-from helpdesk.settings import Settings
 from mailgate.drain import drain_spool
 from mailgate.imap import FetchError, ImapPoller
 from mailgate.imap_fetch import FETCHED_KEYWORD
 from mailgate.spool import Spool
 from tests.factories import NOW
-from tests.mailgate.desk import Desk, build_desk, mail
+from tests.mailgate.desk import Desk, mail
 from tests.mailgate.dovecot import CuttingProxy, Dovecot, dovecot_server
 from tests.servers import wait_until
 
@@ -42,16 +40,6 @@ USERS = {"support": "support-secret", "billing": "billing-secret"}
 def imap() -> Iterator[Dovecot]:
     with dovecot_server(USERS) as server:
         yield server
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine) -> Desk:
-    return build_desk(settings, engine)
-
-
-@pytest.fixture
-def spool(settings: Settings) -> Spool:
-    return Spool(settings.spool_dir)
 
 
 def fetch_from(desk: Desk, address: str, url: str, password: str) -> int:

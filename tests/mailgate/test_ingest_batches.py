@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
 
 from helpdesk.db import make_engine, make_session_factory, session_scope
 from helpdesk.models import Message, RawMessage, Ticket
@@ -25,15 +24,10 @@ from helpdesk.storage.local import LocalBlobStore
 from mailgate.inbound import Envelope
 from mailgate.ingest import DatabaseUnavailable, Delivery, Ingest
 from tests.factories import NOW
-from tests.mailgate.desk import Desk, build_desk, mail
+from tests.mailgate.desk import Desk, mail
 from tests.statements import recorded_sql
 
 SMTP = Envelope("ann@client.example", ("support@acme.test",), "smtp")
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine) -> Desk:
-    return build_desk(settings, engine)
 
 
 def conversation() -> list[tuple[str, Delivery]]:

@@ -8,10 +8,8 @@ import time
 import zipfile
 
 import pytest
-from sqlalchemy.engine import Engine
 
-from helpdesk.settings import Settings
-from tests.mailgate.desk import Desk, build_desk, mail
+from tests.mailgate.desk import Desk, mail
 
 DEADLINE_SECONDS = 30.0
 HEAD = (
@@ -78,11 +76,6 @@ HOSTILE = {
     "many_parts": many_parts,
     "zip_bomb_listing": zip_bomb_listing,
 }
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine) -> Desk:
-    return build_desk(settings, engine)
 
 
 @pytest.mark.parametrize("shape", sorted(HOSTILE))

@@ -12,15 +12,9 @@ from helpdesk.models import RawMessage
 from helpdesk.principal import Operator
 from helpdesk.services.mailboxes import create_mailbox, credentials_box
 from helpdesk.services.tenant_settings import update_tenant
-from helpdesk.settings import Settings
 from mailgate.ingest import DatabaseUnavailable, Ingest
 from tests.factories import NOW
-from tests.mailgate.desk import Desk, build_desk, mail
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine) -> Desk:
-    return build_desk(settings, engine)
+from tests.mailgate.desk import Desk, mail
 
 
 def raw_ids(desk: Desk) -> list[int]:

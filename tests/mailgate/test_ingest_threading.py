@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import EventKind, LinkKind, Status, Visibility
 from helpdesk.models import ContactEmail, Ticket, TicketEvent, TicketLink, TicketParticipant
 from helpdesk.services.thread_references import record_thread_references
-from helpdesk.settings import Settings
 from tests.factories import NOW
-from tests.mailgate.desk import Desk, build_desk, mail
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine) -> Desk:
-    return build_desk(settings, engine)
+from tests.mailgate.desk import Desk, mail
 
 
 def test_new_mail_opens_a_ticket_with_the_sender_as_requester(desk: Desk) -> None:
