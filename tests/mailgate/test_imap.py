@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 
@@ -67,6 +68,17 @@ def poller(
         max_backoff=0.5,
         rescan_interval=rescan_interval,
     )
+
+
+@contextmanager
+def polling(desk: Desk, spool: Spool, **options: float) -> Iterator[ImapPoller]:
+    """Run the poller's threads for the block; stop them after it."""
+    running = poller(desk, spool, **options)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def fetching(mailbox_id: int) -> bool:
@@ -204,15 +216,11 @@ def test_a_mailbox_with_a_wrong_password_records_its_error_and_does_not_stop_ano
     support = fetch_from(desk, "support@acme.test", imap.url("support"), "not-the-password")
     billing = fetch_from(desk, "billing@acme.test", imap.url("billing"), USERS["billing"])
     # No polling to speak of: the mail announced while we IDLE is what arrives.
-    running = poller(desk, spool, poll_interval=600)
-    running.start()
-    try:
+    with polling(desk, spool, poll_interval=600):
         eventually(lambda: checkpoint(desk, billing).uidvalidity is not None)
         append(imap, "billing", mail(message_id="<b1@x>", to="billing@acme.test"))
         eventually(lambda: spooled(spool) == ["<b1@x>"])
         eventually(lambda: bool(health(desk, support).last_error))
-    finally:
-        running.stop()
     assert "LoginError" in (health(desk, support).last_error or "")
     rows = desk.run(lambda s: fetch_health(s, desk.acme))
     silent = [row for row in rows if row.silent(threshold=timedelta(hours=1), now=utcnow())]
@@ -224,17 +232,13 @@ def test_the_running_poller_reconnects_after_the_server_comes_back(
 ) -> None:
     support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
     append(imap, "support", mail(message_id="<r1@x>"))
-    running = poller(desk, spool)
-    running.start()
-    try:
+    with polling(desk, spool):
         eventually(lambda: spooled(spool) == ["<r1@x>"])
         imap.stop()
         eventually(lambda: bool(health(desk, support).last_error))
         imap.start()
         append(imap, "support", mail(message_id="<r2@x>"))
         eventually(lambda: spooled(spool) == ["<r1@x>", "<r2@x>"])
-    finally:
-        running.stop()
 
 
 def test_without_idle_the_poller_polls_at_its_interval(desk: Desk, spool: Spool) -> None:
@@ -242,14 +246,10 @@ def test_without_idle_the_poller_polls_at_its_interval(desk: Desk, spool: Spool)
         support = fetch_from(desk, "support@acme.test", plain.url("support"), USERS["support"])
         with plain.client("support", USERS["support"]) as client:
             assert not client.has_capability("IDLE")
-        running = poller(desk, spool, poll_interval=0.2)
-        running.start()
-        try:
+        with polling(desk, spool, poll_interval=0.2):
             eventually(lambda: checkpoint(desk, support).uidvalidity is not None)
             append(plain, "support", mail(message_id="<p1@x>"))
             eventually(lambda: spooled(spool) == ["<p1@x>"])
-        finally:
-            running.stop()
 
 
 def test_a_mailbox_switched_off_while_the_poller_runs_is_fetched_no_more(
@@ -257,15 +257,11 @@ def test_a_mailbox_switched_off_while_the_poller_runs_is_fetched_no_more(
 ) -> None:
     support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
     append(imap, "support", mail(message_id="<on@x>"))
-    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
-    running.start()
-    try:
+    with polling(desk, spool, poll_interval=600, rescan_interval=0.2):
         eventually(lambda: spooled(spool) == ["<on@x>"])
         desk.run(lambda s: update_mailbox(s, Operator(), support, active=False, now=NOW))
         append(imap, "support", mail(message_id="<off@x>"))
         eventually(lambda: not fetching(support))
-    finally:
-        running.stop()
     assert spooled(spool) == ["<on@x>"]
     assert checkpoint(desk, support).last_uid == 1
 
@@ -277,9 +273,7 @@ def test_a_changed_imap_url_or_password_takes_effect_without_a_restart(
     with imap.client("support", USERS["support"]) as client:
         client.create_folder("Support")
     append(imap, "support", mail(message_id="<inbox@x>"))
-    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
-    running.start()
-    try:
+    with polling(desk, spool, poll_interval=600, rescan_interval=0.2):
         eventually(lambda: spooled(spool) == ["<inbox@x>"])
         # Mail put in another folder is announced to no IDLE on INBOX: only
         # the new URL, read while the poller waits, makes it come in.
@@ -288,8 +282,6 @@ def test_a_changed_imap_url_or_password_takes_effect_without_a_restart(
         eventually(lambda: spooled(spool) == ["<inbox@x>", "<folder@x>"])
         fetch_from(desk, "support@acme.test", imap.url("support", "Support"), "not-the-password")
         eventually(lambda: "LoginError" in (health(desk, support).last_error or ""))
-    finally:
-        running.stop()
 
 
 def test_a_suspended_tenants_mailbox_is_not_fetched_and_resuming_fetches_what_arrived(
@@ -297,9 +289,7 @@ def test_a_suspended_tenants_mailbox_is_not_fetched_and_resuming_fetches_what_ar
 ) -> None:
     support = fetch_from(desk, "support@acme.test", imap.url("support"), USERS["support"])
     append(imap, "support", mail(message_id="<s1@x>"))
-    running = poller(desk, spool, poll_interval=600, rescan_interval=0.2)
-    running.start()
-    try:
+    with polling(desk, spool, poll_interval=600, rescan_interval=0.2) as running:
         eventually(lambda: spooled(spool) == ["<s1@x>"])
         set_acme_active(desk, False)
         append(imap, "support", mail(message_id="<s2@x>"))
@@ -311,5 +301,3 @@ def test_a_suspended_tenants_mailbox_is_not_fetched_and_resuming_fetches_what_ar
         assert checkpoint(desk, support).last_uid == 1
         set_acme_active(desk, True)
         eventually(lambda: spooled(spool) == ["<s1@x>", "<s2@x>"])
-    finally:
-        running.stop()
