@@ -19,10 +19,8 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -36,6 +34,7 @@ from mailgate.drain import drain_spool
 from mailgate.ses import topic_allowed
 from mailgate.sns import SnsMessage, SnsRejected, sns_url, string_to_sign
 from mailgate.spool import Spool
+from tests.certificates import self_signed
 from tests.mailgate.desk import Desk, build_desk, mail
 from tests.servers import http_post, moto_server, serve_wsgi
 
@@ -86,18 +85,7 @@ class SigningKey:
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(key, "sns.amazonaws.com", valid_for=dt.timedelta(days=30))
     return SigningKey(key, certificate.public_bytes(serialization.Encoding.PEM))
 
 

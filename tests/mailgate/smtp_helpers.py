@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import ipaddress
 import multiprocessing
 import shutil
@@ -19,13 +18,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from helpdesk.db import SessionFactory, make_engine, make_session_factory, session_scope
 from helpdesk.settings import Listen, Settings
 from mailgate.smtp import start_smtp
+from tests.certificates import self_signed
 from tests.factories import make_mailbox, make_tenant
 from tests.servers import free_port
 
@@ -117,21 +116,8 @@ def _serve_until(
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """Write a certificate for localhost and 127.0.0.1 and its key; return both paths."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
     names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(key, "localhost", names=names)
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
