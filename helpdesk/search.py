@@ -25,10 +25,11 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from helpdesk.enums import Visibility
 from helpdesk.models import Ticket
+from helpdesk.transaction_state import transaction_state
 
 SEARCH_TABLE = "ticket_search"
 # Where a session keeps the ids of the tickets whose index rows are due.
@@ -69,26 +70,26 @@ def index_ticket(session: Session, ticket: Ticket) -> None:
     """
     if ticket.id is None:
         session.flush()
-    session.info.setdefault(_PENDING, set()).add(ticket.id)
+    _pending(session).add(ticket.id)
 
 
 def index_pending(session: Session) -> None:
     """Rewrite now the index rows `index_ticket` asked for in this transaction."""
-    index_tickets(session, session.info.pop(_PENDING, ()))
+    pending = _pending(session)
+    index_tickets(session, pending)
+    # A transaction that ends before its commit owes nothing more: its state
+    # goes with it. An id whose ticket a savepoint rolled back merely has its
+    # row deleted.
+    pending.clear()
+
+
+def _pending(session: Session) -> set[int]:
+    return transaction_state(session, _PENDING, set)
 
 
 @event.listens_for(Session, "before_commit")
 def _index_before_commit(session: Session) -> None:
     index_pending(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
-    # A transaction rolled back (or closed) leaves nothing to index; a
-    # savepoint's end does not count: the ids of the rest are still due, and
-    # an id whose ticket was rolled back merely has its row deleted.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
 
 
 def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:

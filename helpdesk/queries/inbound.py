@@ -13,7 +13,7 @@ from helpdesk.enums import Status
 from helpdesk.models import Mailbox, Membership, User
 from helpdesk.queries import inbound_sql as sql
 from helpdesk.services.mailboxes import find_mailbox_for_address
-from helpdesk.transaction_cache import cached
+from helpdesk.transaction_state import cached
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from helpdesk.services.ticket_fields import (
     parse_priority,
 )
 from helpdesk.services.ticket_people import add_cc_participants
-from helpdesk.transaction_cache import cached
+from helpdesk.transaction_state import cached
 
 # The outbox kind the notification workers turn into "we received your request".
 OUTBOX_TICKET_CREATED = "ticket_created"

@@ -1,8 +1,10 @@
-"""Values read once per transaction: asked fifty times by a batch of mail, read once.
+"""What a session keeps for the length of one transaction, forgotten when it ends.
 
-A value kept here lives until its session's transaction ends (commit,
-rollback or close), or until the session writes a row of a model the value
-was read from, so that a transaction never sees one out of date.
+Two kinds: values read once per transaction (`cached`: asked fifty times by a
+batch of mail, read once), and work a transaction owes before it commits (the
+search index rows of the tickets it touched, `helpdesk.search`). Either is
+dropped when the transaction ends (commit, rollback or close); a savepoint's
+end does not count, so what the rest of the transaction did still holds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 T = TypeVar("T")
-_KEY = "helpdesk.transaction_cache"
+_KEY = "helpdesk.transaction_state"
+_CACHE = "cached values"
+
+
+def transaction_state(session: Session, key: Hashable, new: Callable[[], T]) -> T:
+    """Return the session's value under `key` for this transaction, made by `new` the first time."""
+    state: dict[Hashable, object] = session.info.setdefault(_KEY, {})
+    if key not in state:
+        state[key] = new()
+    return cast(T, state[key])
 
 
 @dataclass(frozen=True)
@@ -30,9 +41,10 @@ def cached(
     """Return the value kept under `key` in this transaction, loading it the first time.
 
     `read_from` names the models the value is read from: a change the session
-    flushes to a row of one of them forgets the value.
+    flushes to a row of one of them forgets the value, so that a transaction
+    never sees one out of date.
     """
-    values: dict[Hashable, _Kept] = session.info.setdefault(_KEY, {})
+    values: dict[Hashable, _Kept] = transaction_state(session, _CACHE, dict)
     kept = values.get(key)
     if kept is None:
         kept = values[key] = _Kept(load(), frozenset(read_from))
@@ -41,7 +53,7 @@ def cached(
 
 @event.listens_for(Session, "before_flush")
 def _forget_changed(session: Session, _context: Any, _instances: Any) -> None:
-    values: dict[Hashable, _Kept] | None = session.info.get(_KEY)
+    values: dict[Hashable, _Kept] | None = session.info.get(_KEY, {}).get(_CACHE)
     if not values:
         return
     changed = {type(row) for row in (*session.new, *session.dirty, *session.deleted)}
@@ -51,6 +63,5 @@ def _forget_changed(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: SessionTransaction) -> None:
-    # A savepoint's end does not count: what was read before it still holds.
     if transaction.parent is None:
         session.info.pop(_KEY, None)
