@@ -12,10 +12,15 @@ from sqlalchemy.orm import Session
 
 from helpdesk.enums import EventKind, Visibility
 from helpdesk.errors import NotFound, ValidationError
-from helpdesk.models import Attachment, Message
+from helpdesk.models import Attachment, Message, Ticket
 from helpdesk.policy import Action, is_staff
 from helpdesk.principal import Principal
-from helpdesk.services.ticket_access import get_ticket_by_id, record_change, ticket_for
+from helpdesk.services.ticket_access import (
+    get_ticket_by_id,
+    note_change,
+    record_change,
+    ticket_for,
+)
 from helpdesk.storage import BlobStore, content_key
 
 MAX_FILENAME_LENGTH = 255
@@ -51,14 +56,43 @@ def add_attachment(
     message = _message(session, message_id)
     action = Action.REPLY_PUBLIC if message.visibility is Visibility.PUBLIC else Action.ADD_NOTE
     ticket = ticket_for(session, actor, message.ticket_id, action)
+    attachment = stored_attachment(
+        ticket, filename=filename, data=data, declared_type=declared_type,
+        sniffed_type=sniffed_type, content_id=content_id, inline=inline, store=store, now=now,
+    )  # fmt: skip
+    attachment.message_id = message.id
+    session.add(attachment)
+    session.flush()
+    record_attachment(session, actor, ticket, attachment, now=now)
+    return attachment
+
+
+def stored_attachment(
+    ticket: Ticket,
+    *,
+    filename: str,
+    data: bytes,
+    declared_type: str,
+    sniffed_type: str,
+    content_id: str | None,
+    inline: bool,
+    store: BlobStore,
+    now: datetime,
+) -> Attachment:
+    """Store the file's bytes and return its row for the ticket, its message not yet set.
+
+    Callers check policy, attach the row to its message and record it.
+
+    Raises:
+        ValidationError: an empty file name.
+    """
     digest = hashlib.sha256(data).hexdigest()
     key = content_key(ticket.tenant_id, digest)
     if not store.exists(key):
         store.put(key, data)
-    attachment = Attachment(
+    return Attachment(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.id,
-        message_id=message.id,
         filename=clean_filename(filename),
         declared_type=declared_type[:255],
         sniffed_type=sniffed_type[:255],
@@ -69,13 +103,24 @@ def add_attachment(
         inline=inline,
         created_at=now,
     )
-    session.add(attachment)
-    session.flush()
-    record_change(
+
+
+def record_attachment(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    attachment: Attachment,
+    *,
+    now: datetime,
+    flush: bool = True,
+) -> None:
+    """Record a file just attached (written, with its id): the ticket's event."""
+    record = record_change if flush else note_change
+    record(
         session, actor, ticket, EventKind.ATTACHMENT_ADDED, now=now,
-        attachment_id=attachment.id, message_id=message.id, filename=attachment.filename,
+        attachment_id=attachment.id, message_id=attachment.message_id,
+        filename=attachment.filename,
     )  # fmt: skip
-    return attachment
 
 
 def get_attachment(

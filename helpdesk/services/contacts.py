@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -55,18 +56,41 @@ def add_new_contact(
         PermissionDenied: the actor may not create contacts in this tenant.
         ValidationError: `email` is not an address.
     """
-    address = normalize_email(email)
+    return add_new_contacts(session, actor, tenant_id, [(email, name)], now=now)[0]
+
+
+def add_new_contacts(
+    session: Session,
+    actor: Principal,
+    tenant_id: int,
+    people: Sequence[tuple[str, str]],
+    *,
+    now: datetime,
+) -> list[Contact]:
+    """Create contacts as `add_new_contact` does, for many (address, name) pairs at once.
+
+    The addresses must differ from each other, and have no contact yet.
+
+    Raises:
+        PermissionDenied: the actor may not create contacts in this tenant.
+        ValidationError: an address is not an address.
+    """
+    addresses = [normalize_email(email) for email, _ in people]
     require(can(actor, Action.MANAGE_CONTACTS, tenant_id), "you may not add contacts")
-    contact = Contact(
-        tenant_id=tenant_id,
-        name=name.strip(),
-        organization_id=organization_for_domain(session, tenant_id, domain_of(address)),
-        created_at=now,
-    )
-    contact.emails.append(ContactEmail(tenant_id=tenant_id, email=address, is_primary=True))
-    session.add(contact)
+    owners = organizations_for_domains(session, tenant_id, {domain_of(a) for a in addresses})
+    contacts = []
+    for address, (_, name) in zip(addresses, people, strict=True):
+        contact = Contact(
+            tenant_id=tenant_id,
+            name=name.strip(),
+            organization_id=owners.get(domain_of(address)),
+            created_at=now,
+        )
+        contact.emails.append(ContactEmail(tenant_id=tenant_id, email=address, is_primary=True))
+        contacts.append(contact)
+    session.add_all(contacts)
     session.flush()
-    return contact
+    return contacts
 
 
 def find_contact(session: Session, tenant_id: int, email: str) -> Contact | None:
@@ -85,12 +109,39 @@ def find_contact_address(session: Session, tenant_id: int, email: str) -> Contac
     )
 
 
+def find_contact_addresses(
+    session: Session, tenant_id: int, emails: Iterable[str]
+) -> dict[str, ContactEmail]:
+    """Return the tenant's rows of these normalized addresses, by address, with their contacts."""
+    wanted = sorted(set(emails))
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(ContactEmail)
+        .join(ContactEmail.contact)
+        .options(contains_eager(ContactEmail.contact))
+        .where(ContactEmail.tenant_id == tenant_id, ContactEmail.email.in_(wanted))
+    )
+    return {row.email: row for row in rows}
+
+
 def organization_for_domain(session: Session, tenant_id: int, domain: str) -> int | None:
-    return session.scalar(
-        select(OrganizationDomain.organization_id).where(
-            OrganizationDomain.tenant_id == tenant_id, OrganizationDomain.domain == domain
+    return organizations_for_domains(session, tenant_id, [domain]).get(domain)
+
+
+def organizations_for_domains(
+    session: Session, tenant_id: int, domains: Iterable[str]
+) -> dict[str, int]:
+    """Return the tenant's organization owning each of these mail domains that one owns."""
+    wanted = sorted(set(domains))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(OrganizationDomain.domain, OrganizationDomain.organization_id).where(
+            OrganizationDomain.tenant_id == tenant_id, OrganizationDomain.domain.in_(wanted)
         )
     )
+    return {str(domain): int(organization_id) for domain, organization_id in rows}
 
 
 def require_not_blocked(session: Session, contact_id: int) -> None:

@@ -33,7 +33,7 @@ from helpdesk.services.incoming import (
 )
 from helpdesk.services.messages import add_client_reply, add_internal_note, add_public_reply
 from helpdesk.services.thread_references import clean_message_id, record_thread_references
-from helpdesk.services.ticket_access import Author, append_message, record_change
+from helpdesk.services.ticket_access import Author, Draft, append_message, record_change
 from helpdesk.services.ticket_opening import NewTicket, open_new_ticket
 from helpdesk.services.ticket_people import add_cc_participants, add_participant
 from helpdesk.storage import BlobStore
@@ -107,17 +107,30 @@ def receive_mail(
 def _open(
     session: Session, mail: IncomingMail, known: Contact | None, store: BlobStore, now: datetime
 ) -> ReceiveOutcome:
-    request = NewTicket(
-        subject=mail.subject, body=mail.body_text, requester_email=mail.sender_email,
-        requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
-        cc=mail.cc, body_html=mail.body_html, body_full_text=_full_text(mail),
-        message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
-        requester_contact=sender_contact(session, mail, known, now),
-    )  # fmt: skip
+    request = ticket_request(mail, sender_contact(session, mail, known, now))
     system = System(mail.tenant_id)
     ticket, first = open_new_ticket(session, system, mail.tenant_id, request, now=now)
     _finish(session, mail, first, store, now)
     return ReceiveOutcome(ReceiveAction.CREATED, ticket.id, first.id)
+
+
+def ticket_request(mail: IncomingMail, requester: Contact) -> NewTicket:
+    """Return the ticket a new mail opens, with `requester` (the sender's contact)."""
+    return NewTicket(
+        subject=mail.subject, body=mail.body_text, requester_email=mail.sender_email,
+        requester_name=mail.sender_name, source=Source.EMAIL, mailbox_id=mail.mailbox_id,
+        cc=mail.cc, body_html=mail.body_html, body_full_text=_full_text(mail),
+        message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
+        requester_contact=requester,
+    )  # fmt: skip
+
+
+def reply_draft(mail: IncomingMail) -> Draft:
+    """Return a client's reply by mail as the message it adds to its ticket."""
+    return Draft(
+        mail.body_text, Source.EMAIL, body_html=mail.body_html, body_full_text=_full_text(mail),
+        message_id=clean_message_id(mail.message_id), mail=mail_facts(mail),
+    )  # fmt: skip
 
 
 def _land(
@@ -268,7 +281,7 @@ def _finish(
     system = System(mail.tenant_id)
     for file in mail.files:
         add_attachment(
-            session, system, message.id, filename=_filename(file.filename), data=file.data,
+            session, system, message.id, filename=file_name(file.filename), data=file.data,
             declared_type=file.declared_type, sniffed_type=file.sniffed_type,
             content_id=file.content_id, inline=file.inline, store=store, now=now,
         )  # fmt: skip
@@ -279,8 +292,8 @@ def _full_text(mail: IncomingMail) -> str:
     return mail.body_full_text or mail.body_text
 
 
-def _filename(name: str) -> str:
-    # A part without a usable name still lands, under a neutral one.
+def file_name(name: str) -> str:
+    """Return an attached file's name as kept: a part without a usable one lands as "attachment"."""
     try:
         return clean_filename(name)
     except ValidationError:

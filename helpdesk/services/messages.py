@@ -22,6 +22,7 @@ from helpdesk.services.ticket_access import (
     checked_body,
     get_ticket_by_id,
     is_participant,
+    note_change,
     record_change,
     shift_status,
     ticket_for,
@@ -164,15 +165,34 @@ def add_client_reply(
     if ticket.status is Status.CLOSED:
         return create_follow_up(session, actor, ticket, contact_id, draft, now=now)
     message = append_message(session, ticket, Author.contact(contact_id), draft, now=now)
+    record_client_reply(session, actor, ticket, message, now=now)
+    return message
+
+
+def record_client_reply(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    message: Message,
+    *,
+    now: datetime,
+    flush: bool = True,
+) -> None:
+    """Move the ticket as a client's reply does and record the reply: events and outbox.
+
+    `message` is the reply, already on the ticket. Callers check policy; a
+    batch of mail passes `flush=False` and writes its rows together.
+    """
+    record = record_change if flush else note_change
     previous = ticket.status
     change = follow_status(ticket, AFTER_CLIENT_REPLY, now)
-    _record_public_message(session, actor, ticket, message, change, now=now)
+    record(
+        session, actor, ticket, EventKind.MESSAGE_ADDED, now=now, message_id=message.id,
+        visibility=Visibility.PUBLIC.value, status=change,
+    )  # fmt: skip
     if change is not None and is_reopen(previous, ticket.status):
-        record_change(
-            session, actor, ticket, EventKind.REOPENED, now=now, **change, message_id=message.id
-        )
+        record(session, actor, ticket, EventKind.REOPENED, now=now, **change, message_id=message.id)
     notify_message(session, OUTBOX_CLIENT_REPLY, message, now)
-    return message
 
 
 def _record_public_message(

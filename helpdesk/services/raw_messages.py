@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -54,29 +55,87 @@ def store_raw_message(
         Conflict: another transaction stored the same message and its copy
             cannot be read yet (try again).
     """
-    if not 0 < len(fingerprint) <= 64:
-        raise ValidationError("fingerprint", "must be 1 to 64 characters")
+    arrival = RawArrival(
+        data, envelope_from, envelope_to, transport, tenant_id, mailbox_id, message_id, fingerprint
+    )
+    return store_raw_messages(session, [arrival], store=store, now=now)[0]
+
+
+@dataclass(frozen=True)
+class RawArrival:
+    """An accepted message as `store_raw_messages` keeps it: its bytes and where it came from."""
+
+    data: bytes
+    envelope_from: str
+    envelope_to: list[str]
+    transport: str
+    tenant_id: int | None
+    mailbox_id: int | None
+    message_id: str | None
+    fingerprint: str
+
+
+def store_raw_messages(
+    session: Session, arrivals: Sequence[RawArrival], *, store: BlobStore, now: datetime
+) -> list[tuple[RawMessage, bool]]:
+    """Keep many accepted messages as `store_raw_message` keeps one, in one statement.
+
+    Returns each one's row and whether it was a duplicate, in order; of two
+    copies of one message among `arrivals`, the second is the duplicate.
+
+    Raises:
+        ValidationError, Conflict: as `store_raw_message`.
+    """
+    for arrival in arrivals:
+        if not 0 < len(arrival.fingerprint) <= 64:
+            raise ValidationError("fingerprint", "must be 1 to 64 characters")
     # Mail of no tenant is not unique in SQL (NULLs differ): it is looked for first.
-    existing = _stored(session, tenant_id, fingerprint) if tenant_id is None else None
-    if existing is not None:
-        return existing, True
-    digest = hashlib.sha256(data).hexdigest()
-    key = raw_key(tenant_id, digest)
-    row = {
-        "tenant_id": tenant_id, "mailbox_id": mailbox_id,
-        "message_id": clean_message_id(message_id), "fingerprint": fingerprint,
+    found: dict[tuple[int | None, str], RawMessage] = {}
+    for arrival in arrivals:
+        if arrival.tenant_id is None:
+            existing = _stored(session, None, arrival.fingerprint)
+            if existing is not None:
+                found[(None, arrival.fingerprint)] = existing
+    new: dict[tuple[int | None, str], RawArrival] = {}
+    for arrival in arrivals:
+        if _identity(arrival) not in found:
+            new.setdefault(_identity(arrival), arrival)
+    rows = [_row(arrival, now) for arrival in new.values()]
+    stored = {(raw.tenant_id, raw.fingerprint): raw for raw in _insert_new(session, rows)}
+    for identity, raw in stored.items():
+        if not store.exists(raw.storage_key):
+            store.put(raw.storage_key, new[identity].data)
+    results: list[tuple[RawMessage, bool]] = []
+    for arrival in arrivals:
+        identity = _identity(arrival)
+        if identity in stored:
+            found[identity] = stored.pop(identity)
+            results.append((found[identity], False))
+        elif identity in found:
+            results.append((found[identity], True))
+        else:
+            # Another transaction stored the same message first; theirs is the copy.
+            found[identity] = _stored_copy(session, arrival.tenant_id, arrival.fingerprint)
+            results.append((found[identity], True))
+    return results
+
+
+def _identity(arrival: RawArrival) -> tuple[int | None, str]:
+    return arrival.tenant_id, arrival.fingerprint
+
+
+def _row(arrival: RawArrival, now: datetime) -> dict[str, Any]:
+    digest = hashlib.sha256(arrival.data).hexdigest()
+    return {
+        "tenant_id": arrival.tenant_id, "mailbox_id": arrival.mailbox_id,
+        "message_id": clean_message_id(arrival.message_id), "fingerprint": arrival.fingerprint,
         "state": RawMessageState.RECEIVED, "reason": None, "decision": {}, "ticket_id": None,
-        "storage_key": key, "size": len(data), "sha256": digest, "transport": transport[:16],
-        "envelope_from": envelope_from[:998], "envelope_to": {"rcpt_tos": list(envelope_to)},
+        "storage_key": raw_key(arrival.tenant_id, digest), "size": len(arrival.data),
+        "sha256": digest, "transport": arrival.transport[:16],
+        "envelope_from": arrival.envelope_from[:998],
+        "envelope_to": {"rcpt_tos": list(arrival.envelope_to)},
         "attempts": 0, "received_at": now, "processed_at": None,
     }  # fmt: skip
-    raw = _insert_new(session, row)
-    if raw is None:
-        # Another transaction stored the same message first; theirs is the copy.
-        return _stored_copy(session, tenant_id, fingerprint), True
-    if not store.exists(key):
-        store.put(key, data)
-    return raw, False
 
 
 def raw_key(tenant_id: int | None, sha256_hex: str) -> str:
@@ -101,8 +160,12 @@ def mark_raw_message(
     decision: dict[str, Any],
     ticket_id: int | None,
     now: datetime,
+    flush: bool = True,
 ) -> RawMessage:
-    """Record what became of a stored message: its state, why, the decision, its ticket."""
+    """Record what became of a stored message: its state, why, the decision, its ticket.
+
+    A batch passes `flush=False` and writes the rows of its messages together.
+    """
     raw.state = state
     raw.reason = reason
     # A new dict, so that the JSON column is seen as changed.
@@ -110,7 +173,8 @@ def mark_raw_message(
     raw.ticket_id = ticket_id
     raw.attempts += 1
     raw.processed_at = now
-    session.flush()
+    if flush:
+        session.flush()
     return raw
 
 
@@ -183,11 +247,13 @@ def _stored(session: Session, tenant_id: int | None, fingerprint: str) -> RawMes
     )
 
 
-def _insert_new(session: Session, values: dict[str, Any]) -> RawMessage | None:
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[RawMessage]:
     # INSERT ... ON CONFLICT DO NOTHING RETURNING: one statement, and a race
     # with another transaction storing the same message is no error.
+    if not rows:
+        return []
     statement = _INSERTS[session.get_bind().dialect.name]
-    return session.scalars(statement, [values]).one_or_none()
+    return list(session.scalars(statement, rows))
 
 
 def _stored_copy(session: Session, tenant_id: int | None, fingerprint: str) -> RawMessage:

@@ -36,15 +36,36 @@ def record_thread_references(
     sends, and for the one a sending service assigned in place of ours.
     `referenced` is In-Reply-To, then References newest first.
     """
+    rows = reference_rows(tenant_id, ticket_id, own=own, referenced=referenced, now=now)
+    if rows:
+        # The ticket the rows name may still wait in the session.
+        session.flush()
+        store_references(session, rows)
+
+
+def reference_rows(
+    tenant_id: int,
+    ticket_id: int,
+    *,
+    own: str | None,
+    referenced: Iterable[str] = (),
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Return the rows `record_thread_references` writes for one message."""
     own = clean_message_id(own)
     names = [name for name in map(clean_message_id, referenced) if name and name != own]
     rows = [_row(tenant_id, ticket_id, name, seen=False, now=now) for name in dict.fromkeys(names)]
     if own:
         rows.insert(0, _row(tenant_id, ticket_id, own, seen=True, now=now))
-    if rows:
-        # The ticket the rows name may still wait in the session.
-        session.flush()
-        session.execute(_UPSERTS[session.get_bind().dialect.name], rows[: MAX_REFERENCES + 1])
+    return rows[: MAX_REFERENCES + 1]
+
+
+def store_references(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write rows of `reference_rows`, of one message or of several, in their order.
+
+    Rows of several messages must not name one Message-ID twice.
+    """
+    session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
 
 
 def move_thread_reference(

@@ -187,6 +187,19 @@ def append_message(
     session: Session, ticket: Ticket, author: Author, draft: Draft, *, now: datetime
 ) -> Message:
     """Add a message to the ticket and count it; callers check policy and record."""
+    message = draft_message(ticket, author, draft, now=now)
+    session.add(message)
+    session.flush()
+    index_ticket(session, ticket)
+    return message
+
+
+def draft_message(ticket: Ticket, author: Author, draft: Draft, *, now: datetime) -> Message:
+    """Return the ticket's next message, counted on the ticket but not yet added to the session.
+
+    The ticket must have its id. `append_message` adds it at once; a batch of
+    mail adds many and writes them together.
+    """
     message = Message(
         tenant_id=ticket.tenant_id,
         ticket_id=ticket.id,
@@ -204,11 +217,8 @@ def append_message(
     )
     if draft.mail is not None:
         draft.mail.stamp(message)
-    session.add(message)
     ticket.message_count += 1
     ticket.last_activity_at = ticket.updated_at = now
-    session.flush()
-    index_ticket(session, ticket)
     return message
 
 
@@ -236,9 +246,25 @@ def record_change(
     **payload: Any,
 ) -> None:
     """Stamp the ticket as updated, write the change's event and flush."""
+    note_change(session, actor, ticket, kind, now=now, **payload)
+    session.flush()
+
+
+def note_change(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    kind: EventKind,
+    *,
+    now: datetime,
+    **payload: Any,
+) -> None:
+    """Stamp the ticket as updated and add the change's event, as `record_change`, unflushed.
+
+    For a batch that writes the rows of many changes together.
+    """
     ticket.updated_at = now
     record_event(session, ticket, kind, actor, now=now, **payload)
-    session.flush()
 
 
 def set_and_record(

@@ -37,10 +37,10 @@ OUTBOX_TICKET_CREATED = "ticket_created"
 
 _TENANTS: Table = Tenant.__table__  # type: ignore[assignment]
 # A plain UPDATE of the table: the ORM's own would search the session for tenants to change.
-_NEXT_NUMBER = (
+_NEXT_NUMBERS = (
     update(_TENANTS)
     .where(_TENANTS.c.id == bindparam("tenant_id"))
-    .values(last_ticket_number=_TENANTS.c.last_ticket_number + 1)
+    .values(last_ticket_number=_TENANTS.c.last_ticket_number + bindparam("count"))
     .returning(_TENANTS.c.last_ticket_number)
 )
 
@@ -83,16 +83,26 @@ def next_ticket_number(session: Session, tenant_id: int) -> int:
     Raises:
         NotFound: no such tenant.
     """
+    return next_ticket_numbers(session, tenant_id, 1)[0]
+
+
+def next_ticket_numbers(session: Session, tenant_id: int, count: int) -> range:
+    """Hand out the tenant's next `count` ticket numbers at once, as `next_ticket_number` does.
+
+    Raises:
+        NotFound: no such tenant.
+    """
     # A change to the tenant row waiting in the session goes first, as it would
     # for an ORM statement, and the session's copy of the row learns the number.
     session.flush()
-    number: int | None = session.execute(_NEXT_NUMBER, {"tenant_id": tenant_id}).scalar()
-    if number is None:
+    parameters = {"tenant_id": tenant_id, "count": count}
+    last: int | None = session.execute(_NEXT_NUMBERS, parameters).scalar()
+    if last is None:
         raise NotFound("no such tenant")
     tenant = session.identity_map.get(identity_key(Tenant, tenant_id))
     if tenant is not None:
-        set_committed_value(tenant, "last_ticket_number", number)
-    return number
+        set_committed_value(tenant, "last_ticket_number", last)
+    return range(last - count + 1, last + 1)
 
 
 def create_ticket(
@@ -148,33 +158,56 @@ def open_new_ticket(
         PermissionDenied, NotFound, ValidationError: as `create_ticket`.
     """
     require(can(actor, Action.CREATE_TICKET, tenant_id), "you may not open tickets here")
-    ticket, requester = _prepared(session, actor, tenant_id, request, now=now)
+    ticket, requester = prepare_ticket(session, actor, tenant_id, request, now=now)
     session.add(ticket)
     session.flush()
-    author = _first_author(actor, requester)
-    message = append_message(session, ticket, author, _draft(request), now=now)
+    author = first_author(actor, requester)
+    message = append_message(session, ticket, author, draft_of(request), now=now)
     participants = add_cc_participants(session, actor, ticket, request.cc, now=now)
-    created = {
-        "number": ticket.number,
-        "source": request.source.value,
-        "participants": participants,
-    }
-    record_event(session, ticket, EventKind.CREATED, actor, now=now, **created)
-    enqueue(
-        session,
-        OUTBOX_TICKET_CREATED,
-        tenant_id=tenant_id,
-        now=now,
-        ticket_id=ticket.id,
-        message_id=message.id,
-    )
+    record_opening(session, actor, ticket, message, request.source, participants, now=now)
     session.flush()
     return ticket, message
 
 
-def _prepared(
-    session: Session, actor: Principal, tenant_id: int, request: NewTicket, *, now: datetime
+def record_opening(
+    session: Session,
+    actor: Principal,
+    ticket: Ticket,
+    message: Message,
+    source: Source,
+    participants: list[int],
+    *,
+    now: datetime,
+) -> None:
+    """Record a ticket just opened with its first message: its event and the outbox's note."""
+    created = {"number": ticket.number, "source": source.value, "participants": participants}
+    record_event(session, ticket, EventKind.CREATED, actor, now=now, **created)
+    enqueue(
+        session,
+        OUTBOX_TICKET_CREATED,
+        tenant_id=ticket.tenant_id,
+        now=now,
+        ticket_id=ticket.id,
+        message_id=message.id,
+    )
+
+
+def prepare_ticket(
+    session: Session,
+    actor: Principal,
+    tenant_id: int,
+    request: NewTicket,
+    *,
+    now: datetime,
+    number: int | None = None,
 ) -> tuple[Ticket, Contact]:
+    """Return the ticket `request` opens, not yet added to the session, and its requester.
+
+    The ticket takes `number`, or the tenant's next one. Callers check policy.
+
+    Raises:
+        PermissionDenied, NotFound, ValidationError: as `create_ticket`.
+    """
     # Everything the ticket starts with is set before its row is written, once.
     source = request.source
     subject = clean_subject(request.subject, lenient=source is Source.EMAIL)
@@ -183,8 +216,9 @@ def _prepared(
     mailbox = _mailbox(session, tenant_id, request.mailbox_id)
     fields = _initial_custom_fields(session, actor, tenant_id, request.custom_fields)
     ticket = new_ticket(
-        session, tenant_id, subject=subject, requester=requester, source=source, now=now
-    )
+        session, tenant_id, subject=subject, requester=requester, source=source, now=now,
+        number=number,
+    )  # fmt: skip
     _apply_defaults(session, ticket, mailbox, request.priority, request.category)
     ticket.tags = [TicketTag(tag=tag, tenant_id=tenant_id) for tag in normalize_tags(request.tags)]
     ticket.custom_fields = fields
@@ -199,15 +233,16 @@ def new_ticket(
     requester: Contact,
     source: Source,
     now: datetime,
+    number: int | None = None,
 ) -> Ticket:
-    """Return an open ticket with the tenant's next number, not yet added to the session.
+    """Return an open ticket with `number` (or the tenant's next), not yet added to the session.
 
     The caller sets the rest of its fields, then adds it: its row is written
     once. Callers check policy and record.
     """
     return Ticket(
         tenant_id=tenant_id,
-        number=next_ticket_number(session, tenant_id),
+        number=next_ticket_number(session, tenant_id) if number is None else number,
         subject=subject,
         status=Status.OPEN,
         priority=Priority.NORMAL,
@@ -223,7 +258,8 @@ def new_ticket(
     )
 
 
-def _draft(request: NewTicket) -> Draft:
+def draft_of(request: NewTicket) -> Draft:
+    """Return the first message a request opens its ticket with."""
     return Draft(
         request.body,
         request.source,
@@ -254,7 +290,8 @@ def _requester(
     return contact
 
 
-def _first_author(actor: Principal, requester: Contact) -> Author:
+def first_author(actor: Principal, requester: Contact) -> Author:
+    """Return who signs a new ticket's first message."""
     # Staff writing "on behalf" sign the first message; mail and the portal
     # carry the requester's own words.
     author = Author.of(actor)
