@@ -14,7 +14,6 @@ when a message fails, the batch runs again with a savepoint per message.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +31,7 @@ from helpdesk.queries.inbound import SqlMailboxDirectory
 from helpdesk.services.raw_messages import read_raw_bytes
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
+from mailgate.batch_landing import Refused
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup, RoutingDirectory
 from mailgate.inbound import Envelope, InboundMessage
@@ -60,7 +60,7 @@ class Delivery:
 
 
 class _NeedsSavepoints(Exception):
-    """A message of a batch run without savepoints failed: the batch must run again with them."""
+    """A message of a batch filed together failed: the batch must run again, a savepoint each."""
 
 
 @dataclass(frozen=True)
@@ -190,15 +190,16 @@ class Ingest:
         return copies or _Unroutable(None, NO_MAILBOX)
 
     def _process_batch(self, batch: list[tuple[K, Delivery]]) -> list[tuple[K, list[IngestResult]]]:
-        # A savepoint per message costs two round trips, and most batches
-        # fail nowhere: a batch runs without them first, and only when one of
-        # its messages fails is it run again with them, so that the failing
-        # one alone is rolled back and quarantined. Each run parses its
-        # messages again: keeping a batch's parsed messages for the next run
-        # would hold all their decoded parts at once, and runs again are rare.
-        for savepoints in (False, True):
+        # Most batches fail nowhere: a batch is first filed together (its
+        # rows written set-wise, no savepoints: see mailgate.batch_landing),
+        # and only when one of its messages fails is it run again with a
+        # savepoint per message, so that the failing one alone is rolled back
+        # and quarantined. Each run parses its messages again: keeping a
+        # batch's parsed messages for the next run would hold all their
+        # decoded parts at once, and runs again are rare.
+        for together in (True, False):
             try:
-                return self._in_one_transaction(batch, savepoints=savepoints)
+                return self._in_one_transaction(batch, together=together)
             except DatabaseUnavailable:
                 raise
             except _NeedsSavepoints:
@@ -213,27 +214,47 @@ class Ingest:
         ]
 
     def _in_one_transaction(
-        self, batch: list[tuple[K, Delivery]], *, savepoints: bool
+        self, batch: list[tuple[K, Delivery]], *, together: bool
     ) -> list[tuple[K, list[IngestResult]]]:
         # The batch's blobs are written beside it and waited for once, before
         # the commit; one that cannot be written fails the batch, whose
         # messages then go one at a time, so that only its own is quarantined.
         blobs = self.lander.deferred()
         with self._session() as session:
-            done = [
-                (key, self._process_in(session, item, blobs, savepoints=savepoints))
-                for key, item in batch
-            ]
+            if together:
+                done = self._file_together(session, batch, blobs)
+            else:
+                done = [(key, self._process_in(session, item, blobs)) for key, item in batch]
             blobs.settle()
             return done
 
+    def _file_together(
+        self, session: Session, batch: list[tuple[K, Delivery]], blobs: DeferredStore
+    ) -> list[tuple[K, list[IngestResult]]]:
+        now = self.clock()
+        results: dict[int, list[IngestResult]] = {}
+        copies: list[tuple[int, bytes, InboundMessage | Refused]] = []
+        for position, (_, item) in enumerate(batch):
+            routed = self._route(session, item.data, item.envelope, item.tenant_id)
+            if isinstance(routed, _Unroutable):
+                refused = Refused(item.envelope, routed.tenant_id, routed.reason)
+                copies.append((position, item.data, refused))
+            else:
+                copies += [(position, item.data, copy) for copy in routed]
+        try:
+            landed = self.lander.land_many(
+                session, [(data, copy) for _, data, copy in copies], now, blobs
+            )
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise DatabaseUnavailable(str(exc)) from exc
+            raise _NeedsSavepoints from exc
+        for (position, _, _), result in zip(copies, landed, strict=True):
+            results.setdefault(position, []).append(result)
+        return [(key, results[position]) for position, (key, _) in enumerate(batch)]
+
     def _process_in(
-        self,
-        session: Session,
-        item: Delivery,
-        blobs: DeferredStore | None,
-        *,
-        savepoints: bool = True,
+        self, session: Session, item: Delivery, blobs: DeferredStore | None
     ) -> list[IngestResult]:
         now = self.clock()
         routed = self._route(session, item.data, item.envelope, item.tenant_id)
@@ -242,10 +263,7 @@ class Ingest:
             return [
                 self.lander.quarantine(session, item.data, item.envelope, tenant_id, reason, now)
             ]
-        return [
-            self._attempt(session, item.data, copy, now, blobs, savepoints=savepoints)
-            for copy in routed
-        ]
+        return [self._attempt(session, item.data, copy, now, blobs) for copy in routed]
 
     def _attempt(
         self,
@@ -254,17 +272,13 @@ class Ingest:
         msg: InboundMessage,
         now: datetime,
         blobs: DeferredStore | None,
-        *,
-        savepoints: bool = True,
     ) -> IngestResult:
         try:
-            with session.begin_nested() if savepoints else contextlib.nullcontext():
+            with session.begin_nested():
                 return self.lander.land(session, data, msg, now, blobs)
         except Exception as exc:
             if is_unreachable(exc):
                 raise DatabaseUnavailable(str(exc)) from exc
-            if not savepoints:
-                raise _NeedsSavepoints from exc
             reason = _failed(msg, exc)
         return self.lander.quarantine(session, data, msg.envelope, tenant_of(msg), reason, now)
 

@@ -7,6 +7,7 @@ savepoint per copy in a batch. Nothing here commits.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,22 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from helpdesk.enums import RawMessageState
+from helpdesk.models import RawMessage
 from helpdesk.queries.inbound import SqlIntakeCounts, SqlThreadIndex
 from helpdesk.reply_tokens import ReplyTokens
 from helpdesk.services.inbound_mail import receive_mail
 from helpdesk.services.raw_messages import mark_raw_message, store_raw_message
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
+from mailgate.batch_landing import (
+    Group,
+    Landed,
+    Refused,
+    goes_alone,
+    group_ports,
+    quarantined,
+    store_copies,
+)
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup
 from mailgate.inbound import Envelope, InboundMessage
@@ -74,6 +85,48 @@ class Lander:
         store.settle()
         return result
 
+    def land_many(
+        self,
+        session: Session,
+        copies: Sequence[tuple[bytes, InboundMessage | Refused]],
+        now: datetime,
+        blobs: DeferredStore,
+    ) -> list[IngestResult]:
+        """Land many copies as `land` lands each, in order; the common shapes written together.
+
+        A refused message is quarantined, as `quarantine` keeps it. See
+        mailgate.batch_landing. The caller settles `blobs` before it commits.
+        """
+        group = Group(session, blobs, now)
+        # A filed copy's and a duplicate's results are told once all is filed.
+        told: list[Landed | _Filed | _Duplicate] = []
+        for (_, msg), (raw, duplicate) in zip(
+            copies, store_copies(session, copies, blobs, now), strict=True
+        ):
+            if isinstance(msg, Refused):
+                told.append(quarantined(session, raw, msg, now))
+                continue
+            if duplicate:
+                told.append(_Duplicate(raw))
+                continue
+            if group.depends(msg):
+                group.file()
+            decided = run_steps(msg, self.steps(session, msg, now, group))
+            if decided.drop_reason is not None:
+                told.append(quarantined(session, raw, decided, now))
+                continue
+            own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_of(msg))
+            mail = to_incoming(decided, raw.id, own_addresses)
+            if goes_alone(mail):
+                group.file_alone(raw, decided, mail)
+            else:
+                if group.lands_with(mail):
+                    group.file()
+                group.add(raw, decided, mail)
+            told.append(_Filed(raw))
+        group.file()
+        return [_result(entry, group) for entry in told]
+
     def deferred(self) -> DeferredStore:
         """Return a store whose writes run beside the caller until it settles them."""
         return DeferredStore(self.store, self.writers)
@@ -100,8 +153,12 @@ class Lander:
         )  # fmt: skip
         return IngestResult("quarantined", tenant_id, raw.id, None, reason)
 
-    def steps(self, session: Session, msg: InboundMessage, now: datetime) -> tuple[Step, ...]:
+    def steps(
+        self, session: Session, msg: InboundMessage, now: datetime, group: Group | None = None
+    ) -> tuple[Step, ...]:
         """Return the steps for the copy's tenant, with its ports and limits.
+
+        With `group`, the ports answer beside the copies of it not yet written.
 
         Raises:
             NotFound: the copy's tenant does not exist.
@@ -114,6 +171,8 @@ class Lander:
             per_sender_per_hour=setup.per_sender_per_hour,
             per_tenant_per_hour=setup.per_tenant_per_hour,
         )
+        if group is not None:
+            ports = group_ports(ports, group)
         return build_steps(
             ports,
             tokens=self.tokens,
@@ -146,6 +205,27 @@ class Lander:
         )  # fmt: skip
         reason = outcome.reason or ""
         return IngestResult(outcome.action, tenant_id, raw.id, outcome.ticket_id, reason)
+
+
+@dataclass(frozen=True)
+class _Filed:
+    raw: RawMessage
+
+
+@dataclass(frozen=True)
+class _Duplicate:
+    raw: RawMessage
+
+
+def _result(entry: Landed | _Filed | _Duplicate, group: Group) -> IngestResult:
+    if isinstance(entry, _Duplicate):
+        # Stored before, or earlier in the batch: its row tells where it went.
+        raw = entry.raw
+        return IngestResult("duplicate", raw.tenant_id, raw.id, raw.ticket_id)
+    landed = group.landed[entry.raw.id] if isinstance(entry, _Filed) else entry
+    return IngestResult(
+        landed.action, landed.tenant_id, landed.raw.id, landed.ticket_id, landed.reason
+    )
 
 
 def tenant_of(msg: InboundMessage) -> int:

@@ -74,11 +74,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database of the test's backend."""
+    return fresh_database_url(backend, request, tmp_path / "helpdesk.db")
+
+
+def fresh_database_url(backend: str, request: pytest.FixtureRequest, sqlite_path: Path) -> str:
+    """Make a fresh, migrated database of the backend (SQLite's at `sqlite_path`); its URL."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "helpdesk.db"
-        shutil.copyfile(template, path)
-        return f"sqlite:///{path}"
+        shutil.copyfile(template, sqlite_path)
+        return f"sqlite:///{sqlite_path}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     template_name: str = request.getfixturevalue("pg_template")
     return server.create_database(f"test_{next(_database_names)}", template=template_name)

@@ -97,10 +97,14 @@ def store_raw_messages(
             if existing is not None:
                 found[(None, arrival.fingerprint)] = existing
     new: dict[tuple[int | None, str], RawArrival] = {}
+    rows = []
     for arrival in arrivals:
-        if _identity(arrival) not in found:
-            new.setdefault(_identity(arrival), arrival)
-    rows = [_row(arrival, now) for arrival in new.values()]
+        identity = _identity(arrival)
+        # A second copy of a tenant's message is offered too, as it would be
+        # alone: the database skips it (and PostgreSQL spends an id on it).
+        if identity not in found and (identity not in new or arrival.tenant_id is not None):
+            new.setdefault(identity, arrival)
+            rows.append(_row(arrival, now))
     stored = {(raw.tenant_id, raw.fingerprint): raw for raw in _insert_new(session, rows)}
     for identity, raw in stored.items():
         if not store.exists(raw.storage_key):

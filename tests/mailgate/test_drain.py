@@ -175,7 +175,8 @@ def test_fresh_mail_goes_many_to_a_transaction_and_mail_in_hand_at_a_crash_one_a
     for n in range(4):
         stored(spool, mail(subject=f"fresh {n}"))
     assert drain_spool(spool, ingest) == 4
-    assert seen == [4, 4, 4, 4]
+    # (A batch reads the clock once: its messages are filed together.)
+    assert seen == [4]
     # Given four messages a processor had claimed when it died
     for n in range(4):
         stored(spool, mail(subject=f"suspect {n}"))
