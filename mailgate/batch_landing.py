@@ -36,12 +36,12 @@ from mailgate.ports import IntakeCounts, NewTicketCounts, ThreadIndex, TicketPeo
 
 
 @dataclass(frozen=True)
-class Landed:
-    """What became of one copy, as `mailgate.landing.IngestResult` tells it."""
+class IngestResult:
+    """What became of one tenant's copy of a message."""
 
-    action: str
+    action: str  # an outcome of receive_mail, or duplicate / quarantined
     tenant_id: int | None
-    raw: RawMessage
+    raw_message_id: int | None
     ticket_id: int | None = None
     reason: str = ""
 
@@ -54,7 +54,7 @@ class Group:
         self.store = store
         self.now = now
         self.waiting: list[tuple[RawMessage, InboundMessage, IncomingMail]] = []
-        self.landed: dict[int, Landed] = {}  # by raw message id
+        self.landed: dict[int, IngestResult] = {}  # by raw message id
         self._senders: set[tuple[int, str]] = set()
         self._ids: set[tuple[int, str]] = set()
         self._tickets: set[int] = set()
@@ -111,8 +111,8 @@ class Group:
             decision=decision_record(decided) | {"outcome": outcome.action},
             ticket_id=outcome.ticket_id, now=self.now, flush=False,
         )  # fmt: skip
-        self.landed[raw.id] = Landed(
-            outcome.action, _tenant(decided), raw, outcome.ticket_id, outcome.reason or ""
+        self.landed[raw.id] = IngestResult(
+            outcome.action, _tenant(decided), raw.id, outcome.ticket_id, outcome.reason or ""
         )
 
 
@@ -223,7 +223,7 @@ def store_copies(
 
 def quarantined(
     session: Session, raw: RawMessage, decided: InboundMessage | Refused, now: datetime
-) -> Landed:
+) -> IngestResult:
     """Keep a copy the steps dropped, or a refused message, as quarantined (unflushed)."""
     if isinstance(decided, Refused):
         reason, tenant_id = decided.reason, decided.tenant_id
@@ -236,7 +236,7 @@ def quarantined(
         session, raw, RawMessageState.QUARANTINED, reason=reason, decision=decision,
         ticket_id=None, now=now, flush=False,
     )  # fmt: skip
-    return Landed("quarantined", tenant_id, raw, None, reason)
+    return IngestResult("quarantined", tenant_id, raw.id, None, reason)
 
 
 def goes_alone(mail: IncomingMail) -> bool:
@@ -262,7 +262,7 @@ __all__ = [
     "Group",
     "GroupCounts",
     "GroupIndex",
-    "Landed",
+    "IngestResult",
     "Refused",
     "goes_alone",
     "group_ports",

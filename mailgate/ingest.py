@@ -31,11 +31,11 @@ from helpdesk.queries.inbound import SqlMailboxDirectory
 from helpdesk.services.raw_messages import read_raw_bytes
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
-from mailgate.batch_landing import Refused
+from mailgate.batch_landing import IngestResult, Refused
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup, RoutingDirectory
 from mailgate.inbound import Envelope, InboundMessage
-from mailgate.landing import IngestResult, Lander, tenant_of
+from mailgate.landing import Lander, tenant_of
 from mailgate.parse import parse_message
 from mailgate.pipeline import run_steps
 from mailgate.steps.route import route_by_tenant

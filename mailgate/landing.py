@@ -1,7 +1,8 @@
 """Landing one tenant's copy of a message in a transaction: the raw bytes, the steps, the outcome.
 
-The caller owns the transaction (mailgate.ingest): one per copy, or a
-savepoint per copy in a batch. Nothing here commits.
+The caller owns the transaction (mailgate.ingest): one per copy, a whole
+batch filed together (`land_many`, see mailgate.batch_landing), or a
+savepoint per copy in a batch run again. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
 from mailgate.batch_landing import (
     Group,
-    Landed,
+    IngestResult,
     Refused,
     goes_alone,
     group_ports,
@@ -41,17 +42,6 @@ from mailgate.pipeline import Step, TenantPorts, build_steps, decision_record, r
 # Blob writes run on this many threads beside the pipeline (see mailgate.deferred_store);
 # one keeps up with the pipeline, and each thread adds to the peak memory.
 BLOB_WRITERS = 1
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What became of one tenant's copy of a message."""
-
-    action: str  # an outcome of receive_mail, or duplicate / quarantined
-    tenant_id: int | None
-    raw_message_id: int | None
-    ticket_id: int | None = None
-    reason: str = ""
 
 
 class Lander:
@@ -99,7 +89,7 @@ class Lander:
         """
         group = Group(session, blobs, now)
         # A filed copy's and a duplicate's results are told once all is filed.
-        told: list[Landed | _Filed | _Duplicate] = []
+        told: list[IngestResult | _Filed | _Duplicate] = []
         for (_, msg), (raw, duplicate) in zip(
             copies, store_copies(session, copies, blobs, now), strict=True
         ):
@@ -217,15 +207,12 @@ class _Duplicate:
     raw: RawMessage
 
 
-def _result(entry: Landed | _Filed | _Duplicate, group: Group) -> IngestResult:
+def _result(entry: IngestResult | _Filed | _Duplicate, group: Group) -> IngestResult:
     if isinstance(entry, _Duplicate):
         # Stored before, or earlier in the batch: its row tells where it went.
         raw = entry.raw
         return IngestResult("duplicate", raw.tenant_id, raw.id, raw.ticket_id)
-    landed = group.landed[entry.raw.id] if isinstance(entry, _Filed) else entry
-    return IngestResult(
-        landed.action, landed.tenant_id, landed.raw.id, landed.ticket_id, landed.reason
-    )
+    return group.landed[entry.raw.id] if isinstance(entry, _Filed) else entry
 
 
 def tenant_of(msg: InboundMessage) -> int:
