@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from helpdesk.enums import RawMessageState
 from helpdesk.models import ContactEmail, Message, RawMessage
 from helpdesk.settings import Settings
 from helpdesk.storage import open_blob_store
+from mailgate.batch_landing import Refused
 from mailgate.deferred_store import DeferredStore
 from mailgate.inbound import Envelope, InboundMessage
 from mailgate.ingest import Delivery, Ingest, IngestResult
@@ -33,23 +35,24 @@ def linger_after_filing(ingest: Ingest, filed: threading.Event, seen: threading.
     It lingers until `seen` is set (a second at most), and half a second
     more: time enough for another drain to look for FIRST before it is committed.
     """
-    land = ingest.lander.land
+    land_many = ingest.lander.land_many
 
     def land_and_linger(
         session: Session,
-        data: bytes,
-        msg: InboundMessage,
+        copies: Sequence[tuple[bytes, InboundMessage | Refused]],
         now: datetime,
-        blobs: DeferredStore | None = None,
-    ) -> IngestResult:
-        result = land(session, data, msg, now, blobs)
-        if result.action == "created" and msg.message_id == FIRST.strip("<>"):
-            filed.set()
-            if seen.wait(timeout=1.0):
-                time.sleep(0.5)
-        return result
+        blobs: DeferredStore,
+    ) -> list[IngestResult]:
+        results = land_many(session, copies, now, blobs)
+        for (_, msg), result in zip(copies, results, strict=True):
+            first = isinstance(msg, InboundMessage) and msg.message_id == FIRST.strip("<>")
+            if first and result.action == "created":
+                filed.set()
+                if seen.wait(timeout=1.0):
+                    time.sleep(0.5)
+        return results
 
-    ingest.lander.land = land_and_linger  # type: ignore[method-assign]
+    ingest.lander.land_many = land_and_linger  # type: ignore[method-assign]
 
 
 def draining(
@@ -96,7 +99,7 @@ def test_two_drains_filing_a_new_senders_mail_at_once_lose_none_of_it(
     ]
     # when drain B takes up the replies once A has filed their parent, not yet committed,
     threads[0].start()
-    parent_filed.wait(timeout=30)
+    assert parent_filed.wait(timeout=30), "drain A never filed the parent"
     threads[1].start()
     for thread in threads:
         thread.join()
