@@ -22,9 +22,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from helpdesk.addresses import normalize_email
 from helpdesk.enums import RawMessageState
+from helpdesk.errors import ValidationError
 from helpdesk.models import RawMessage
-from helpdesk.services.inbound_batches import batchable, receive_mails
+from helpdesk.services.inbound_batches import receive_mails
 from helpdesk.services.inbound_mail import receive_mail
 from helpdesk.services.incoming import IncomingMail, ReceiveOutcome
 from helpdesk.services.raw_messages import RawArrival, mark_raw_message, store_raw_messages
@@ -106,14 +108,7 @@ class Group:
         self._mark(raw, decided, receive_mail(self.session, mail, store=self.store, now=self.now))
 
     def _mark(self, raw: RawMessage, decided: InboundMessage, outcome: ReceiveOutcome) -> None:
-        mark_raw_message(
-            self.session, raw, outcome.raw_state, reason=outcome.reason,
-            decision=decision_record(decided) | {"outcome": outcome.action},
-            ticket_id=outcome.ticket_id, now=self.now, flush=False,
-        )  # fmt: skip
-        self.landed[raw.id] = IngestResult(
-            outcome.action, _tenant(decided), raw.id, outcome.ticket_id, outcome.reason or ""
-        )
+        self.landed[raw.id] = mark_outcome(self.session, raw, decided, outcome, self.now)
 
 
 class GroupIndex:
@@ -224,7 +219,10 @@ def store_copies(
 def quarantined(
     session: Session, raw: RawMessage, decided: InboundMessage | Refused, now: datetime
 ) -> IngestResult:
-    """Keep a copy the steps dropped, or a refused message, as quarantined (unflushed)."""
+    """Keep a copy the steps dropped, or a refused message, as quarantined.
+
+    The row is written with the transaction's next flush, as a group's are.
+    """
     if isinstance(decided, Refused):
         reason, tenant_id = decided.reason, decided.tenant_id
         decision: dict[str, object] = {"quarantined": reason}
@@ -239,9 +237,21 @@ def quarantined(
     return IngestResult("quarantined", tenant_id, raw.id, None, reason)
 
 
-def goes_alone(mail: IncomingMail) -> bool:
-    """Whether the decided copy is filed on its own, not with a group."""
-    return not batchable(mail)
+def mark_outcome(
+    session: Session,
+    raw: RawMessage,
+    decided: InboundMessage,
+    outcome: ReceiveOutcome,
+    now: datetime,
+) -> IngestResult:
+    """Record on the copy's raw row what filing it did, with the steps' decision; its result."""
+    mark_raw_message(
+        session, raw, outcome.raw_state, reason=outcome.reason,
+        decision=decision_record(decided) | {"outcome": outcome.action},
+        ticket_id=outcome.ticket_id, now=now, flush=False,
+    )  # fmt: skip
+    reason = outcome.reason or ""
+    return IngestResult(outcome.action, _tenant(decided), raw.id, outcome.ticket_id, reason)
 
 
 def _tenant(msg: InboundMessage) -> int:
@@ -250,7 +260,11 @@ def _tenant(msg: InboundMessage) -> int:
 
 
 def _address(msg: InboundMessage) -> str:
-    return msg.sender_address.strip().lower()
+    # As the filing normalizes it: one sender is one key, however it is written.
+    try:
+        return normalize_email(msg.sender_address, "sender")
+    except ValidationError:
+        return msg.sender_address.strip().lower()
 
 
 def _ids(msg: InboundMessage) -> set[str]:
@@ -264,8 +278,8 @@ __all__ = [
     "GroupIndex",
     "IngestResult",
     "Refused",
-    "goes_alone",
     "group_ports",
+    "mark_outcome",
     "quarantined",
     "store_copies",
 ]

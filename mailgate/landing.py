@@ -7,29 +7,26 @@ savepoint per copy in a batch run again. Nothing here commits.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from helpdesk.enums import RawMessageState
 from helpdesk.models import RawMessage
 from helpdesk.queries.inbound import SqlIntakeCounts, SqlThreadIndex
 from helpdesk.reply_tokens import ReplyTokens
+from helpdesk.services.inbound_batches import batchable
 from helpdesk.services.inbound_mail import receive_mail
-from helpdesk.services.raw_messages import mark_raw_message, store_raw_message
 from helpdesk.settings import Settings
 from helpdesk.storage import BlobStore
 from mailgate.batch_landing import (
     Group,
     IngestResult,
     Refused,
-    goes_alone,
     group_ports,
+    mark_outcome,
     quarantined,
     store_copies,
 )
@@ -37,7 +34,7 @@ from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup
 from mailgate.inbound import Envelope, InboundMessage
 from mailgate.incoming import to_incoming
-from mailgate.pipeline import Step, TenantPorts, build_steps, decision_record, run_steps
+from mailgate.pipeline import Step, TenantPorts, build_steps, run_steps
 
 # Blob writes run on this many threads beside the pipeline (see mailgate.deferred_store);
 # one keeps up with the pipeline, and each thread adds to the peak memory.
@@ -107,7 +104,7 @@ class Lander:
                 continue
             own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_of(msg))
             mail = to_incoming(decided, raw.id, own_addresses)
-            if goes_alone(mail):
+            if not batchable(mail):
                 group.file_alone(raw, decided, mail)
             else:
                 if group.lands_with(mail):
@@ -131,17 +128,9 @@ class Lander:
         now: datetime,
     ) -> IngestResult:
         """Keep the bytes as quarantined, with the reason, for an admin to look at."""
-        raw, _ = store_raw_message(
-            session, data=data, envelope_from=envelope.mail_from,
-            envelope_to=list(envelope.rcpt_tos), transport=envelope.transport,
-            tenant_id=tenant_id, mailbox_id=None, message_id=None,
-            fingerprint=hashlib.sha256(data).hexdigest(), store=self.store, now=now,
-        )  # fmt: skip
-        mark_raw_message(
-            session, raw, RawMessageState.QUARANTINED, reason=reason,
-            decision={"quarantined": reason}, ticket_id=None, now=now,
-        )  # fmt: skip
-        return IngestResult("quarantined", tenant_id, raw.id, None, reason)
+        refused = Refused(envelope, tenant_id, reason)
+        [(raw, _)] = store_copies(session, [(data, refused)], self.store, now)
+        return quarantined(session, raw, refused, now)
 
     def steps(
         self, session: Session, msg: InboundMessage, now: datetime, group: Group | None = None
@@ -174,27 +163,16 @@ class Lander:
     def _land(
         self, session: Session, data: bytes, msg: InboundMessage, now: datetime, store: BlobStore
     ) -> IngestResult:
-        tenant_id = tenant_of(msg)
-        raw, duplicate = store_raw_message(session, **_raw_fields(data, msg), store=store, now=now)
+        [(raw, duplicate)] = store_copies(session, [(data, msg)], store, now)
         if duplicate:
-            return IngestResult("duplicate", tenant_id, raw.id, raw.ticket_id)
+            return IngestResult("duplicate", tenant_of(msg), raw.id, raw.ticket_id)
         decided = run_steps(msg, self.steps(session, msg, now))
         if decided.drop_reason is not None:
-            mark_raw_message(
-                session, raw, RawMessageState.QUARANTINED, reason=decided.drop_reason,
-                decision=decision_record(decided), ticket_id=None, now=now,
-            )  # fmt: skip
-            return IngestResult("quarantined", tenant_id, raw.id, None, decided.drop_reason)
-        own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_id)
+            return quarantined(session, raw, decided, now)
+        own_addresses = self.setup.mailboxes(session).tenant_addresses(tenant_of(msg))
         incoming = to_incoming(decided, raw.id, own_addresses)
         outcome = receive_mail(session, incoming, store=store, now=now)
-        mark_raw_message(
-            session, raw, outcome.raw_state, reason=outcome.reason,
-            decision=decision_record(decided) | {"outcome": outcome.action},
-            ticket_id=outcome.ticket_id, now=now,
-        )  # fmt: skip
-        reason = outcome.reason or ""
-        return IngestResult(outcome.action, tenant_id, raw.id, outcome.ticket_id, reason)
+        return mark_outcome(session, raw, decided, outcome, now)
 
 
 @dataclass(frozen=True)
@@ -219,17 +197,3 @@ def tenant_of(msg: InboundMessage) -> int:
     """Return the tenant of a routed copy."""
     assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
     return msg.route.tenant_id
-
-
-def _raw_fields(data: bytes, msg: InboundMessage) -> dict[str, Any]:
-    assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
-    return {
-        "data": data,
-        "envelope_from": msg.envelope.mail_from,
-        "envelope_to": list(msg.envelope.rcpt_tos),
-        "transport": msg.envelope.transport,
-        "tenant_id": msg.route.tenant_id,
-        "mailbox_id": msg.route.mailbox_id,
-        "message_id": msg.message_id,
-        "fingerprint": msg.fingerprint,
-    }
