@@ -97,10 +97,14 @@ class _Filing:
     address: str
     sender: ContactEmail | None  # None: a new sender, whose contact the run creates
     ticket: Ticket | None  # the ticket it lands on; one it opens once the run has it
-    opens: bool
     contact: Contact | None = None
     message: Message | None = None
     attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def opens(self) -> bool:
+        """Whether the mail opens a ticket (else it is a requester's reply)."""
+        return self.mail.rule == ThreadRule.NEW
 
 
 @dataclass
@@ -152,11 +156,11 @@ def _filing(
     if address is None or (row is not None and row.contact.blocked):
         return None
     if mail.rule == ThreadRule.NEW:
-        return _Filing(mail, address, row, None, opens=True)
+        return _Filing(mail, address, row, None)
     ticket = tickets.get(mail.ticket_id) if mail.ticket_id is not None else None
     if ticket is None or row is None or not _appends(mail, ticket, row.contact):
         return None
-    return _Filing(mail, address, row, ticket, opens=False)
+    return _Filing(mail, address, row, ticket)
 
 
 def _appends(mail: IncomingMail, ticket: Ticket, contact: Contact) -> bool:
@@ -186,7 +190,6 @@ def _write_tenant(
     session: Session, tenant_id: int, run: list[_Filing], store: BlobStore, now: datetime
 ) -> None:
     system = System(tenant_id)
-    require(can(system, Action.CREATE_TICKET, tenant_id), "you may not open tickets here")
     _add_senders(session, system, tenant_id, run, now)
     _open_tickets(session, system, tenant_id, run, now)
     for filing in run:
@@ -249,6 +252,7 @@ def _open_tickets(
     opening = [filing for filing in run if filing.opens]
     if not opening:
         return
+    require(can(system, Action.CREATE_TICKET, tenant_id), "you may not open tickets here")
     numbers = next_ticket_numbers(session, tenant_id, len(opening))
     for filing, number in zip(opening, numbers, strict=True):
         assert filing.contact is not None  # noqa: S101 - _add_senders set it
