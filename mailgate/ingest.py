@@ -8,8 +8,9 @@ applies the decision. Anything unexpected rolls that copy back and quarantines
 the raw message with the reason, so one bad message never stops the others.
 Only a database that cannot be reached at all is raised to the caller, whose
 copy of the bytes (the spool entry, the file being imported) must then be kept
-for a later try. Batch callers use `process_many`: one transaction per batch;
-when a message fails, the batch runs again with a savepoint per message.
+for a later try. Batch callers use `process_many`: one transaction per batch,
+its messages filed together (mailgate.batch_landing); when a message fails,
+the batch runs again with a savepoint per message.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Applying what the inbound pipeline decided for one e-mail: the only writer of mail to tickets."""
+"""Applying what the inbound pipeline decided for one e-mail: the writer of mail to tickets.
+
+helpdesk.services.inbound_batches writes the common shapes of a batch
+together, with the builders these functions use, and hands it the rest.
+"""
 
 from __future__ import annotations
 
