@@ -63,6 +63,11 @@ class DeskSetup:
             self._mailboxes = kept
         return kept.value
 
+    def kept_mailboxes(self) -> MailboxSnapshot | None:
+        """Return the mailboxes as last read if not too old yet, without reading them."""
+        kept = self._mailboxes
+        return kept.value if kept is not None and kept.until > self.timer() else None
+
     def tenant(self, session: Session, tenant_id: int) -> TenantSetup:
         """Return the tenant's setup as last read, reading it in `session` when too old.
 

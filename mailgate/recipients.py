@@ -38,6 +38,14 @@ class KnownRecipients:
         # them reads the mailboxes again while the others wait for the result.
         self._lock = threading.Lock()
 
+    def known_at_once(self, address: str) -> bool:
+        """Whether the kept mailboxes, not too old yet, know the address: no database, no wait.
+
+        False means "ask `self(address)`", which may read the database.
+        """
+        snapshot = self._setup.kept_mailboxes()
+        return snapshot is not None and snapshot.mailbox_for(address) is not None
+
     def __call__(self, address: str) -> bool:
         # A session opens no connection until it runs a query, so an address
         # the kept mailboxes know costs no database round trip.

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -38,8 +38,19 @@ LISTEN_BACKLOG = 4096
 
 
 Store = Callable[[bytes, Envelope], SpoolEntry]
-RecipientCheck = Callable[[str], bool]
 FreeBytes = Callable[[], int]
+
+
+class Recipients(Protocol):
+    """Which recipients the door accepts (mailgate.recipients.KnownRecipients)."""
+
+    def known_at_once(self, address: str) -> bool:
+        """Whether the address is known without a wait; False means: call."""
+        ...
+
+    def __call__(self, address: str) -> bool:
+        """Whether the address is a mailbox's; may block on the database."""
+        ...
 
 
 class GatewayHandler:
@@ -50,7 +61,7 @@ class GatewayHandler:
     def __init__(
         self,
         store: Store,
-        recipient_exists: RecipientCheck,
+        recipients: Recipients,
         *,
         clock: Clock,
         max_recipients: int,
@@ -58,7 +69,7 @@ class GatewayHandler:
         min_free_bytes: int,
     ) -> None:
         self._store = store
-        self._recipient_exists = recipient_exists
+        self._recipients = recipients
         self._clock = clock
         self._max_recipients = max_recipients
         self._free_bytes = free_bytes
@@ -90,10 +101,8 @@ class GatewayHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self._max_recipients:
             return TOO_MANY_RECIPIENTS
-        loop = asyncio.get_running_loop()
         try:
-            # The lookup blocks on the database; other sessions keep being served.
-            known = await loop.run_in_executor(None, self._recipient_exists, address)
+            known = await self._known(address)
         except SQLAlchemyError:
             log.exception("cannot look up recipient %s", address)
             return TRY_AGAIN_LATER
@@ -102,6 +111,16 @@ class GatewayHandler:
             return NO_SUCH_MAILBOX.format(address=address)
         envelope.rcpt_tos.append(address)
         return OK_RECIPIENT
+
+    async def _known(self, address: str) -> bool:
+        # Most recipients are answered from the kept mailboxes at once. A
+        # lookup that may need the database runs on the executor, so that
+        # other sessions keep being served; there it may wait behind the
+        # spool's fsyncs, which is why the common case does not go there.
+        if self._recipients.known_at_once(address):
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._recipients, address)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return await self.deliver(session, envelope)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import smtplib
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,8 +18,9 @@ from sqlalchemy.engine import Engine
 from helpdesk.db import SessionFactory, make_engine, make_session_factory
 from helpdesk.settings import Settings
 from mailgate.smtp import has_bare_line_ending
-from mailgate.spool import Spool
+from mailgate.spool import Envelope, Spool, SpoolEntry
 from tests.mailgate.smtp_helpers import RAW, RawClient, add_mailbox, door_settings, serving
+from tests.servers import wait_until
 
 LIMIT = 20_000
 SENDER = "client@client.example"
@@ -246,3 +251,48 @@ def test_a_pipelined_transaction_gets_each_reply_in_order(
             client.close()
     [entry] = Spool(smtp_settings.spool_dir).pending()
     assert entry.read_envelope().rcpt_tos == ("support@acme.example", "support+t0k3n@acme.example")
+
+
+def test_a_known_recipient_is_accepted_while_the_spool_disk_stalls(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    # Given a disk so slow that every store waits, and more messages waiting
+    # for it than the event loop's executor has threads (asyncio's default),
+    spool = Spool(smtp_settings.spool_dir)
+    disk = threading.Event()
+    stores: list[bytes] = []
+
+    def stalled_store(data: bytes, envelope: Envelope) -> SpoolEntry:
+        stores.append(data)
+        disk.wait(30)
+        return spool.store(data, envelope)
+
+    threads = min(32, (os.cpu_count() or 1) + 4)
+    with serving(smtp_settings, sessions, store=stalled_store) as port:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as first:
+            first.ehlo()
+            first.mail(SENDER)
+            assert first.rcpt("support@acme.example")[0] == 250  # the mailboxes are read
+        with ThreadPoolExecutor(threads + 2) as senders:
+            sent = [senders.submit(_send_one, port) for _ in range(threads + 2)]
+            try:
+                wait_until(lambda: len(stores) == threads, 30, "every executor thread storing")
+                # a new sender still hears at once that its recipient is known.
+                with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+                    client.ehlo()
+                    client.mail(SENDER)
+                    started = time.monotonic()
+                    assert client.rcpt("Support+t0k3n@acme.example")[0] == 250
+                    assert time.monotonic() - started < 2.0
+            finally:
+                disk.set()
+            assert [future.result()[0] for future in sent] == [250] * (threads + 2)
+    assert len(spool.pending()) == threads + 2
+
+
+def _send_one(port: int) -> tuple[int, bytes]:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        client.ehlo()
+        client.mail(SENDER)
+        client.rcpt("support@acme.example")
+        return client.data(RAW)

@@ -105,3 +105,20 @@ def test_a_stale_list_that_cannot_be_read_again_raises_instead_of_answering_from
             known("support@acme.example")
     finally:
         broken.dispose()
+
+
+def test_known_at_once_answers_only_from_a_kept_list_not_too_old(
+    sessions: SessionFactory, engine: Engine
+) -> None:
+    clock = Clock()
+    known = KnownRecipients(sessions, ttl=5.0, clock=clock)
+    # Nothing read yet: the door must ask (and may wait for the database).
+    assert not known.known_at_once("support@acme.example")
+    assert known("support@acme.example")
+    with recorded_sql(engine) as statements:
+        assert known.known_at_once("Support+t0k3n@ACME.example")
+        # An address the list lacks may be a mailbox created a moment ago: ask.
+        assert not known.known_at_once("sales@acme.example")
+        clock.now = 5.0
+        assert not known.known_at_once("support@acme.example")
+    assert statements == []
