@@ -6,7 +6,7 @@ Run by hand, not by `make test`:
     .venv/bin/python -m bench.ingest --n 2000 --connections 16
     .venv/bin/python -m bench.ingest --database sqlite     # the embedded default
     .venv/bin/python -m bench.ingest --profile             # cProfile of the drain, last run
-    .venv/bin/python -m bench.ingest --drain-processes 1   # experiment: the drain apart
+    .venv/bin/python -m bench.ingest --drain-processes 2   # experiment: two drains
 
 The mails are bench.mail_mix's realistic mix (new tickets and replies, HTML,
 attachments, four languages), sent to support@acme.test by bench.smtp_client,
@@ -21,9 +21,9 @@ For each number of connections, one run prints:
 4. our gateway's acceptance: mailgate.smtp.start_smtp with its recipient
    check against the database, its session limits and its spool, nothing
    processing;
-5. our end-to-end rate: the gateway and a spool drain beside it, as
-   `helpdesk smtp` runs them, from the first mail sent until every mail is a
-   committed ticket message;
+5. our end-to-end rate: the gateway and its drain in a process of its own,
+   as `helpdesk smtp` runs them (helpdesk.cli.ingest_process), from the first
+   mail sent until every mail is a committed ticket message;
 
 with (4) and (5) as a ratio of (3). Goals (issue 5), at 16 connections on
 PostgreSQL: acceptance at least 0.90 of the fsync sink, end to end at least
@@ -40,21 +40,27 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bench.api_list import create_database, postgres_cluster
-from bench.drain_process import DrainProcess
-from bench.ingest_probes import ProfiledDrainer, SqlCounter
+from bench.ingest_probes import (
+    CpuMeter,
+    ProfiledDrainer,
+    SqlCounter,
+    postgres_seconds,
+    process_seconds,
+)
 from bench.ingest_report import FSYNC_SINK, Rate, print_table
 from bench.mail_desk import fresh_desk, scratch_dir, smtp_envelope
 from bench.mail_mix import generate_mix
 from bench.smtp_client import ClientRun, SmtpClient
 from bench.smtp_sinks import HOST, bare_sink, free_port, fsync_sink, null_sink
+from helpdesk.cli.ingest_process import IngestProcess
 from helpdesk.models import Message, RawMessage, Ticket
 from helpdesk.settings import Listen, Settings
-from mailgate.drain import SpoolDrainer
 from mailgate.ingest import Ingest
 from mailgate.smtp import start_smtp
 from mailgate.spool import Spool
@@ -87,7 +93,9 @@ def main() -> None:
 
 def _mode(options: argparse.Namespace) -> str:
     drains = options.drain_processes
-    mode = f"{drains} drain process(es)" if drains else "drain thread beside the server"
+    mode = f"{drains} drain process(es) beside the server"
+    if options.profile:
+        mode += " (profiled: the last run's drain is a thread beside the server)"
     interval = sys.getswitchinterval() * 1000
     return f"{mode}, thread switch interval {interval:g} ms"
 
@@ -103,13 +111,18 @@ def _options() -> argparse.Namespace:
     )
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--seed", type=int, default=4, help="the mix's random seed")
-    parser.add_argument("--profile", action="store_true", help="cProfile the last drain")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the last drain (it then runs as a thread beside the server, where "
+        "the profiler can see it)",
+    )
     parser.add_argument(
         "--drain-processes",
         type=int,
-        default=0,
-        help="experiment: drain in this many processes of their own, not in a thread beside "
-        "the server as `helpdesk smtp` does (several take turns: filing holds a lock)",
+        default=1,
+        help="drain processes beside the server (default 1, as `helpdesk smtp` runs; "
+        "several take turns: filing holds a lock)",
     )
     parser.add_argument(
         "--switch-interval",
@@ -181,7 +194,7 @@ def gateway_acceptance(client: SmtpClient, connections: int, var_dir: Path, urls
     spooled = len(Spool(settings.spool_dir).pending())
     if spooled != run.accepted:
         sys.exit(f"gateway: {run.accepted} accepted but {spooled} in the spool")
-    rate = _sent("gateway acceptance", run, f"[{counter.describe(run.accepted)}]")
+    rate = _sent("gateway acceptance", run, f"[{counter.describe(run.accepted, ('smtp',))}]")
     _dispose(ingest, var_dir)
     return rate
 
@@ -195,47 +208,68 @@ def end_to_end(
     ingest.process(warmup.data, smtp_envelope(warmup.sender))  # imports, first-use caches
     counter = SqlCounter(ingest.sessions.kw["bind"])
     spool = Spool(settings.spool_dir)
-    with _drains(settings, ingest, spool, options) as drainer:
+    with _drains(settings, ingest, spool, options) as drains:
         controller = start_smtp(settings, ingest.sessions)
+        meter = _cpu_meter(client, drains)
         try:
             started = time.perf_counter()
             run = client.run(settings.smtp_listen.port, connections)
             _wait_drained(spool, run.accepted)
             seconds = time.perf_counter() - started
+            cpu = meter.describe(run.accepted)
         finally:
             controller.stop()
     tickets = _check_committed(ingest, spool, run.accepted + 1)
     note = f"(acceptance meanwhile {run.rate():,.1f} mails/s; {tickets:,} tickets) "
-    note += f"[{counter.describe(run.accepted)}]"
+    # A drain process counts its statements where this process does not see them.
+    note += (
+        f"[{counter.describe(run.accepted, ('drain', 'smtp') if options.profile else ('smtp',))}]"
+    )
     rate = _sent("end to end (committed)", ClientRun(seconds, run.accepted, []), note)
-    if isinstance(drainer, ProfiledDrainer):
-        print(drainer.report(), flush=True)
+    print(f"    {cpu}", flush=True)
+    if isinstance(drains, ProfiledDrainer):
+        print(drains.report(), flush=True)
     _dispose(ingest, var_dir)
     return rate
+
+
+def _cpu_meter(client: SmtpClient, drains: ProfiledDrainer | list[IngestProcess]) -> CpuMeter:
+    processes: dict[str, Callable[[], float]] = {
+        "client": partial(process_seconds, client.pid),
+        "gateway (this process)": time.process_time,
+    }
+    for number, drain in enumerate(drains if isinstance(drains, list) else [], 1):
+        assert drain.pid is not None  # noqa: S101 - started and ready
+        processes[f"drain {number}"] = partial(process_seconds, drain.pid)
+    processes["PostgreSQL"] = postgres_seconds
+    return CpuMeter(processes)
 
 
 @contextlib.contextmanager
 def _drains(
     settings: Settings, ingest: Ingest, spool: Spool, options: argparse.Namespace
-) -> Iterator[SpoolDrainer | None]:
-    # As `helpdesk smtp` runs it: one drain thread beside the server, unless
-    # the experiment asks for drains in processes of their own.
-    if not options.drain_processes:
-        drainer = (ProfiledDrainer if options.profile else SpoolDrainer)(spool, ingest)
+) -> Iterator[ProfiledDrainer | list[IngestProcess]]:
+    # As `helpdesk smtp` runs it: a drain process beside the server; profiled,
+    # a drain thread (cProfile sees only its own process).
+    if options.profile:
+        drainer = ProfiledDrainer(spool, ingest)
         drainer.start()
         try:
             yield drainer
         finally:
             drainer.stop()
         return
-    processes = [DrainProcess(settings) for _ in range(options.drain_processes)]
+    processes = [IngestProcess(settings) for _ in range(options.drain_processes)]
     for process in processes:
-        process.wait_ready()
+        process.start()
     try:
-        yield None
+        for process in processes:
+            if not process.wait_ready(60):
+                sys.exit("the drain process did not start")
+        yield processes
     finally:
-        for number, process in enumerate(processes, 1):
-            print(f"    drain process {number}: statements {process.stop()}", flush=True)
+        for process in processes:
+            process.stop()
 
 
 def _wait_drained(spool: Spool, count: int) -> None:

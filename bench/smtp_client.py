@@ -63,6 +63,10 @@ class SmtpClient:
         )
         self._ready = False
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def wait_ready(self) -> None:
         """Wait until the client generated its mails."""
         if not self._ready:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -129,23 +130,6 @@ class ImapRole(_MailRole):
         self._running.start()
 
 
-class IngestRole(_MailRole):
-    """Processing of stored mail: the spool drained through the inbound pipeline."""
-
-    name = "ingest"
-
-    def start(self) -> None:
-        from helpdesk.storage import open_blob_store
-        from mailgate.drain import SpoolDrainer
-        from mailgate.ingest import Ingest
-        from mailgate.spool import Spool
-
-        store = open_blob_store(self._settings)
-        ingest = Ingest(self._settings, self._session_factory, store)
-        self._running = SpoolDrainer(Spool(self._settings.spool_dir), ingest)
-        self._running.start()
-
-
 class WorkerRole:
     """A Dramatiq worker consuming the broker's queues in threads of this process."""
 
@@ -226,6 +210,17 @@ def run_roles(roles: Sequence[Role], on_ready: Callable[[], None]) -> None:
             signal.signal(signum, handler)
         for role in reversed(started):
             role.stop()
+
+
+def configure_logging() -> None:
+    """Log at INFO to stderr, one line a record (each process of a role calls it once)."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # aiosmtpd logs every connection at INFO; the gateway logs what it accepts.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @contextmanager

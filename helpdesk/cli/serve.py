@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -13,14 +12,15 @@ import click
 from helpdesk import migrate
 from helpdesk.cli.base import CommandFailed, Runtime, pass_runtime
 from helpdesk.cli.demo import DEMO_SLUG, Demo, has_tenants, prepare_demo
+from helpdesk.cli.ingest_process import IngestProcess
 from helpdesk.cli.roles import (
     ImapRole,
-    IngestRole,
     LmtpRole,
     Role,
     SmtpRole,
     WebRole,
     background_roles,
+    configure_logging,
     run_roles,
 )
 from helpdesk.clock import utcnow
@@ -54,7 +54,7 @@ def serve(runtime: Runtime, first_run: bool) -> None:
     roles: list[Role] = [WebRole(settings), SmtpRole(settings, factory)]
     if settings.lmtp_listen is not None:
         roles.append(LmtpRole(settings, factory))
-    roles += [ImapRole(settings, factory), IngestRole(settings, factory)]
+    roles += [ImapRole(settings, factory), IngestProcess(settings)]
     roles += background_roles(settings, factory, worker=True, scheduler=True)
     banner = serve_banner(settings, demo, tenants_exist=tenants_exist)
     run_roles(roles, on_ready=partial(_ready, banner))
@@ -92,9 +92,10 @@ def imap(runtime: Runtime) -> None:
 def _run_door(
     runtime: Runtime, door: Callable[[Settings, SessionFactory], Role], ready: str
 ) -> None:
-    # A door stores mail; the drain beside it processes what was stored.
+    # A door stores mail; the drain beside it, in a process of its own,
+    # processes what was stored.
     factory = runtime.sessions()
-    roles = [door(runtime.settings, factory), IngestRole(runtime.settings, factory)]
+    roles = [door(runtime.settings, factory), IngestProcess(runtime.settings)]
     run_roles(roles, on_ready=partial(_ready, [ready]))
 
 
@@ -196,10 +197,4 @@ def _ready(lines: list[str]) -> None:
     for line in lines:
         click.echo(line)
     sys.stdout.flush()
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # aiosmtpd logs every connection at INFO; the gateway logs what it accepts.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    configure_logging()

@@ -245,6 +245,106 @@ def _messages(site: Site) -> int:
         return session.scalar(select(func.count()).select_from(Message)) or 0
 
 
+# --- the drain, a process of its own ------------------------------------------
+
+
+def drains_of(pid: int) -> list[int]:
+    """The drain processes a door started: its children that run multiprocessing's spawn."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # The field after the command's name, in parentheses, is the state, then the parent.
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+            if parent == pid and b"spawn_main" in command:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def one_drain(door: Door, other_than: int | None = None) -> int:
+    """Wait until the door has a single drain process, not `other_than`; return its pid."""
+    assert door.process is not None
+    pid = door.process.pid
+    wait_until(
+        lambda: len(drains := drains_of(pid)) == 1 and drains[0] != other_than,
+        60,
+        "one drain process beside the door",
+    )
+    return drains_of(pid)[0]
+
+
+def alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        # A zombie has died; its parent only did not reap it yet.
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    return False
+
+
+def test_a_drain_killed_mid_batch_is_started_again_and_the_door_answers_meanwhile(
+    site: Site,
+) -> None:
+    door = site.door()
+    door.start(port=site.port)
+    drain = one_drain(door)
+    ids = [f"<drain-killed-{n}@client.example>" for n in range(300)]
+    senders = [threading.Thread(target=_send_all, args=(site.port, ids[n::4])) for n in range(4)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    # When the drain process dies while it holds claimed entries
+    wait_until(lambda: bool(site.spool.entries("processing")), 60, "entries in processing/")
+    os.kill(drain, signal.SIGKILL)
+    stranded = {entry.name for entry in site.spool.entries("processing")}
+    assert stranded
+    # Then the door, alive, still takes mail,
+    late = "<while-the-drain-restarts@client.example>"
+    assert reply(site.port, *envelope_to(), data=wire(late))[0] == 250
+    # a new drain process starts, and every message is stored exactly once
+    assert one_drain(door, other_than=drain) != drain
+    everything = len(ids) + 1
+    wait_until(lambda: _messages(site) == everything, 180, "every message stored")
+    wait_until(lambda: not site.waiting(), 60, "the spool drained")
+    with session_scope(site.sessions) as session:
+        raws = session.scalar(select(func.count()).select_from(RawMessage))
+        distinct = session.scalar(select(func.count(func.distinct(Message.message_id))))
+    assert (raws, distinct) == (everything, everything)
+    # The entries the dead drain held were taken back, the attempt counted.
+    retried = {entry.name for entry in site.spool.entries("done") if entry.attempts == 1}
+    assert retried == stranded
+    assert "the ingest process exited (killed by SIGKILL)" in door.log.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_door_asked_to_stop_stops_its_drain_after_committing(
+    site: Site, signum: signal.Signals
+) -> None:
+    door = site.door()
+    door.start(port=site.port)
+    drain = one_drain(door)
+    message_id = f"<before-{signum.name}@client.example>"
+    assert reply(site.port, *envelope_to(), data=wire(message_id))[0] == 250
+    wait_until(lambda: site.stored(message_id) == (1, 1), 60, "the message stored")
+    assert door.process is not None
+    # A service manager signals the door; Ctrl-C in a terminal signals its
+    # whole process group, the drain too.
+    door.process.send_signal(signum)
+    if signum == signal.SIGINT:
+        os.kill(drain, signum)
+    assert door.process.wait(timeout=90) == 0
+    assert not alive(drain)
+    assert "the ingest process exited" not in door.log.read_text()
+
+
+def test_a_door_killed_takes_its_drain_with_it(site: Site) -> None:
+    door = site.door()
+    door.start(port=site.port)
+    drain = one_drain(door)
+    door.kill()
+    # No orphan drain keeps filing mail from a spool nobody serves.
+    wait_until(lambda: not alive(drain), 10, "the drain process gone")
+
+
 # --- the database away -------------------------------------------------------
 
 
