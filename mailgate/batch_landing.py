@@ -32,6 +32,7 @@ from helpdesk.services.incoming import IncomingMail, ReceiveOutcome
 from helpdesk.services.raw_messages import RawArrival, mark_raw_message, store_raw_messages
 from helpdesk.services.thread_references import clean_message_id
 from helpdesk.storage import BlobStore
+from mailgate.batch_questions import BatchQuestions, Filings
 from mailgate.inbound import Envelope, InboundMessage
 from mailgate.pipeline import TenantPorts, decision_record
 from mailgate.ports import IntakeCounts, NewTicketCounts, ThreadIndex, TicketPeople, TicketRef
@@ -61,6 +62,7 @@ class Group:
         self._ids: set[tuple[int, str]] = set()
         self._tickets: set[int] = set()
         self._opening: Counter[int] = Counter()
+        self.filings = Filings()
 
     def depends(self, msg: InboundMessage) -> bool:
         """Whether the copy, not yet decided, may depend on what the group will write."""
@@ -94,6 +96,7 @@ class Group:
             return
         mails = [mail for _, _, mail in self.waiting]
         outcomes = receive_mails(self.session, mails, store=self.store, now=self.now)
+        self.filings.wrote()
         for (raw, decided, _), outcome in zip(self.waiting, outcomes, strict=True):
             self._mark(raw, decided, outcome)
         self.waiting.clear()
@@ -105,18 +108,25 @@ class Group:
     def file_alone(self, raw: RawMessage, decided: InboundMessage, mail: IncomingMail) -> None:
         """File a copy that cannot wait with others, after the group."""
         self.file()
-        self._mark(raw, decided, receive_mail(self.session, mail, store=self.store, now=self.now))
+        outcome = receive_mail(self.session, mail, store=self.store, now=self.now)
+        self.filings.wrote()
+        self._mark(raw, decided, outcome)
 
     def _mark(self, raw: RawMessage, decided: InboundMessage, outcome: ReceiveOutcome) -> None:
         self.landed[raw.id] = mark_outcome(self.session, raw, decided, outcome, self.now)
 
 
 class GroupIndex:
-    """The thread index, kept right for a ticket the group opens (see the module's note)."""
+    """The thread index of a batch, kept right for a ticket the group opens (see the module's note).
 
-    def __init__(self, index: ThreadIndex, group: Group) -> None:
+    The questions every copy asks are answered from `questions`, asked for the
+    whole batch at once (mailgate.batch_questions).
+    """
+
+    def __init__(self, index: ThreadIndex, group: Group, questions: BatchQuestions) -> None:
         self.index = index
         self.group = group
+        self.questions = questions
 
     def ticket(self, tenant_id: int, ticket_id: int) -> TicketRef | None:
         return self.index.ticket(tenant_id, ticket_id)
@@ -132,13 +142,13 @@ class GroupIndex:
     def ticket_for_message_ids(
         self, tenant_id: int, message_ids: Sequence[str]
     ) -> tuple[TicketRef, str] | None:
-        return self.index.ticket_for_message_ids(tenant_id, message_ids)
+        return self.questions.ticket_for_message_ids(tenant_id, message_ids)
 
     def ticket_awaiting(self, tenant_id: int, message_id: str) -> TicketRef | None:
-        return self.index.ticket_awaiting(tenant_id, message_id)
+        return self.questions.ticket_awaiting(tenant_id, message_id)
 
     def people(self, ticket_id: int) -> TicketPeople:
-        return self.index.people(ticket_id)
+        return self.questions.people(ticket_id)
 
     def agent_for(self, tenant_id: int, address: str) -> int | None:
         return self.index.agent_for(tenant_id, address)
@@ -165,11 +175,11 @@ class GroupCounts:
         return NewTicketCounts(from_sender=counted.from_sender, total=counted.total + waiting)
 
 
-def group_ports(ports: TenantPorts, group: Group) -> TenantPorts:
+def group_ports(ports: TenantPorts, group: Group, questions: BatchQuestions) -> TenantPorts:
     """Return the tenant's ports as they answer beside a group not yet written."""
     return TenantPorts(
-        index=GroupIndex(ports.index, group),
-        counts=GroupCounts(ports.counts, group, ports.per_tenant_per_hour),
+        index=GroupIndex(ports.index, group, questions),
+        counts=GroupCounts(questions, group, ports.per_tenant_per_hour),
         file_rules=ports.file_rules,
         per_sender_per_hour=ports.per_sender_per_hour,
         per_tenant_per_hour=ports.per_tenant_per_hour,

@@ -30,6 +30,7 @@ from mailgate.batch_landing import (
     quarantined,
     store_copies,
 )
+from mailgate.batch_questions import BatchQuestions
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup
 from mailgate.inbound import Envelope, InboundMessage
@@ -85,11 +86,11 @@ class Lander:
         mailgate.batch_landing. The caller settles `blobs` before it commits.
         """
         group = Group(session, blobs, now)
+        questions = BatchQuestions(session, [msg for _, msg in copies], group.filings)
         # A filed copy's and a duplicate's results are told once all is filed.
         told: list[IngestResult | _Filed | _Duplicate] = []
-        for (_, msg), (raw, duplicate) in zip(
-            copies, store_copies(session, copies, blobs, now), strict=True
-        ):
+        stored = store_copies(session, copies, blobs, now)
+        for position, ((_, msg), (raw, duplicate)) in enumerate(zip(copies, stored, strict=True)):
             if isinstance(msg, Refused):
                 told.append(quarantined(session, raw, msg, now))
                 continue
@@ -98,7 +99,8 @@ class Lander:
                 continue
             if group.depends(msg):
                 group.file()
-            decided = run_steps(msg, self.steps(session, msg, now, group))
+            questions.at(position)
+            decided = run_steps(msg, self.steps(session, msg, now, (group, questions)))
             if decided.drop_reason is not None:
                 told.append(quarantined(session, raw, decided, now))
                 continue
@@ -133,11 +135,16 @@ class Lander:
         return quarantined(session, raw, refused, now)
 
     def steps(
-        self, session: Session, msg: InboundMessage, now: datetime, group: Group | None = None
+        self,
+        session: Session,
+        msg: InboundMessage,
+        now: datetime,
+        batch: tuple[Group, BatchQuestions] | None = None,
     ) -> tuple[Step, ...]:
         """Return the steps for the copy's tenant, with its ports and limits.
 
-        With `group`, the ports answer beside the copies of it not yet written.
+        With `batch`, the ports answer beside the copies of its group not yet
+        written, from the questions asked for the whole batch.
 
         Raises:
             NotFound: the copy's tenant does not exist.
@@ -150,8 +157,8 @@ class Lander:
             per_sender_per_hour=setup.per_sender_per_hour,
             per_tenant_per_hour=setup.per_tenant_per_hour,
         )
-        if group is not None:
-            ports = group_ports(ports, group)
+        if batch is not None:
+            ports = group_ports(ports, *batch)
         return build_steps(
             ports,
             tokens=self.tokens,

@@ -160,6 +160,38 @@ def test_people_of_no_ticket_is_nobody(session: Session) -> None:
     assert SqlThreadIndex(session).people(10**9) == NOBODY
 
 
+def test_many_at_once_are_answered_as_each_alone(session: Session, desk: Desk) -> None:
+    # What a batch asks once for all its mail: people of several tickets,
+    # tickets of several Message-IDs, awaited ids, tickets opened per sender.
+    ann = make_ticket(session, desk.tenant, requester_email=ANN, cc=["cy@client.example"])
+    bob = make_ticket(session, desk.tenant, requester_email="bob@client.example")
+    record_thread_references(
+        session, desk.tenant.id, ann.id, own="a2@x.example", referenced=["a1@x.example"], now=NOW
+    )
+    messages.add_public_reply(
+        session, desk.agent, bob.id, "Hi", message_id="b1@help.example", now=NOW
+    )
+    index, counts = SqlThreadIndex(session), SqlIntakeCounts(session)
+    tickets = [ann.id, bob.id, 10**9]
+    assert index.people_of(tickets) == {
+        ticket_id: index.people(ticket_id) for ticket_id in tickets[:2]
+    }
+    ids = ["a1@x.example", "a2@x.example", "b1@help.example", "none@x.example"]
+    known = index.known_tickets(desk.tenant.id, ids)
+    assert {name: ref and ref.id for name, ref in known.items()} == {
+        "a1@x.example": ann.id, "a2@x.example": ann.id, "b1@help.example": bob.id,
+    }  # fmt: skip
+    awaited = index.tickets_awaiting(desk.tenant.id, ids)
+    assert {name: ref.id for name, ref in awaited.items()} == {"a1@x.example": ann.id}
+    since = NOW - timedelta(hours=1)
+    senders = [ANN, "bob@client.example", "nobody@client.example"]
+    total, per_sender = counts.new_tickets_from(desk.tenant.id, senders, since)
+    for sender in senders:
+        alone = counts.new_tickets(desk.tenant.id, sender, since)
+        assert alone == NewTicketCounts(from_sender=per_sender.get(sender, 0), total=total)
+    assert (total, per_sender) == (2, {ANN: 1, "bob@client.example": 1})
+
+
 def test_agent_for_finds_active_staff_of_the_tenant_only(session: Session, desk: Desk) -> None:
     index = SqlThreadIndex(session)
     agent = make_staff(session, desk.tenant, Role.LIGHT_AGENT, "Lee@Staff.example")

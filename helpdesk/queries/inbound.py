@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,37 +109,59 @@ class SqlThreadIndex:
         Known are the ids recorded in `thread_references` (seen or awaited) and
         those of the tenant's stored messages.
         """
-        wanted = list(dict.fromkeys(message_ids))[:MAX_LOOKUP_IDS]
-        if not wanted:
-            return None
+        wanted = lookup_ids(message_ids)
+        return first_known(self.known_tickets(tenant_id, wanted), wanted, tenant_id)
+
+    def known_tickets(
+        self, tenant_id: int, message_ids: Collection[str]
+    ) -> dict[str, TicketRef | None]:
+        """Return the ticket each of the ids the tenant knows leads to (None: a ticket gone)."""
         known: dict[str, TicketRef | None] = {}
-        rows = self.session.execute(sql.KNOWN_IDS, {"tenant_id": tenant_id, "message_ids": wanted})
-        for message_id, _rank, *ticket in rows:
+        if not message_ids:
+            return known
+        parameters = {"tenant_id": tenant_id, "message_ids": list(message_ids)}
+        for message_id, _rank, *ticket in self.session.execute(sql.KNOWN_IDS, parameters):
             known[str(message_id)] = None if ticket[0] is None else TicketRef(*ticket)
-        for message_id in wanted:
-            ref = known.get(message_id)
-            if ref is not None and ref.tenant_id == tenant_id:
-                return ref, message_id
-        return None
+        return known
 
     def ticket_awaiting(self, tenant_id: int, message_id: str) -> TicketRef | None:
         """Return the ticket whose mail referenced `message_id` before that message itself came."""
-        return self._ref(sql.TICKET_AWAITING, tenant_id=tenant_id, message_id=message_id)
+        return self.tickets_awaiting(tenant_id, [message_id]).get(message_id)
+
+    def tickets_awaiting(
+        self, tenant_id: int, message_ids: Collection[str]
+    ) -> dict[str, TicketRef]:
+        """Return, for each of the ids the tenant's mail referenced before it came, that ticket."""
+        if not message_ids:
+            return {}
+        parameters = {"tenant_id": tenant_id, "message_ids": list(message_ids)}
+        rows = self.session.execute(sql.TICKETS_AWAITING, parameters)
+        return {str(row[0]): TicketRef(*row[1:]) for row in rows}
 
     def people(self, ticket_id: int) -> TicketPeople:
         """Return who takes part in the ticket (nobody when there is no such ticket)."""
-        found: dict[str, set[str]] = {role: set() for role in _ROLES}
-        for role, address in self.session.execute(sql.PEOPLE, {"ticket_id": ticket_id}):
-            found[role].add(address)
-        if not found["ticket"]:
-            return NOBODY
-        return TicketPeople(
-            requester=frozenset(found["requester"]),
-            participants=frozenset(found["participant"]),
-            pending=frozenset(found["pending"]),
-            agents=frozenset(address.lower() for address in found["agent"]),
-            organization_domains=frozenset(found["domain"]),
-        )
+        return self.people_of([ticket_id]).get(ticket_id, NOBODY)
+
+    def people_of(self, ticket_ids: Collection[int]) -> dict[int, TicketPeople]:
+        """Return who takes part in each of the tickets that exist."""
+        if not ticket_ids:
+            return {}
+        found: dict[int, dict[str, set[str]]] = {}
+        rows = self.session.execute(sql.PEOPLE, {"ticket_ids": list(ticket_ids)})
+        for ticket_id, role, address in rows:
+            roles = found.setdefault(ticket_id, {role: set() for role in _ROLES})
+            roles[role].add(address)
+        return {
+            ticket_id: TicketPeople(
+                requester=frozenset(roles["requester"]),
+                participants=frozenset(roles["participant"]),
+                pending=frozenset(roles["pending"]),
+                agents=frozenset(address.lower() for address in roles["agent"]),
+                organization_domains=frozenset(roles["domain"]),
+            )
+            for ticket_id, roles in found.items()
+            if roles["ticket"]
+        }
 
     def agent_for(self, tenant_id: int, address: str) -> int | None:
         """Return the user id of the tenant's active staff member with that address."""
@@ -173,6 +195,40 @@ class SqlIntakeCounts:
 
     def new_tickets(self, tenant_id: int, sender: str, since: datetime) -> NewTicketCounts:
         """Count tickets mail opened since then: in all, and from `sender`'s contact."""
-        parameters = {"tenant_id": tenant_id, "since": since, "sender": sender.strip().lower()}
-        total, from_sender = self.session.execute(sql.INTAKE_COUNTS, parameters).one()
-        return NewTicketCounts(from_sender=int(from_sender), total=int(total))
+        key = sender_key(sender)
+        total, from_senders = self.new_tickets_from(tenant_id, [key], since)
+        return NewTicketCounts(from_sender=from_senders.get(key, 0), total=total)
+
+    def new_tickets_from(
+        self, tenant_id: int, senders: Collection[str], since: datetime
+    ) -> tuple[int, dict[str, int]]:
+        """Count tickets mail opened since then: in all, and from each sender (by `sender_key`)."""
+        parameters = {"tenant_id": tenant_id, "since": since, "senders": list(senders)}
+        total, per_sender = 0, {}
+        for sender, count in self.session.execute(sql.INTAKE_COUNTS, parameters):
+            if sender is None:
+                total = int(count)
+            else:
+                per_sender[str(sender)] = int(count)
+        return total, per_sender
+
+
+def sender_key(sender: str) -> str:
+    """Return the address as the intake counts compare it (contact addresses are stored so)."""
+    return sender.strip().lower()
+
+
+def lookup_ids(message_ids: Sequence[str]) -> list[str]:
+    """Return the Message-IDs worth looking up, in order, each once."""
+    return list(dict.fromkeys(message_ids))[:MAX_LOOKUP_IDS]
+
+
+def first_known(
+    known: Mapping[str, TicketRef | None], wanted: Sequence[str], tenant_id: int
+) -> tuple[TicketRef, str] | None:
+    """Return the first of `wanted` that `known` leads to a ticket of the tenant: ticket, id."""
+    for message_id in wanted:
+        ref = known.get(message_id)
+        if ref is not None and ref.tenant_id == tenant_id:
+            return ref, message_id
+    return None

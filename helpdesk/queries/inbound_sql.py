@@ -48,20 +48,19 @@ TICKET_BY_ID = select(*REF_COLUMNS).where(Ticket.tenant_id == _TENANT, Ticket.id
 TICKET_BY_NUMBER = select(*REF_COLUMNS).where(
     Ticket.tenant_id == _TENANT, Ticket.number == bindparam("number")
 )
-# The reference is one row of a unique index, and its ticket is found by primary
-# key: written as a join, a planner that believes the tables small (fresh,
-# not yet analyzed) scans every ticket of the tenant for each mail instead.
-_AWAITED_TICKET = (
-    select(ThreadReference.ticket_id)
+# The references awaiting these Message-IDs (one row each, of a unique index),
+# with their tickets: (message id, ticket...). Each ticket is found by primary
+# key: a planner that believes the tables small (fresh, not yet analyzed)
+# might otherwise scan every ticket of the tenant.
+TICKETS_AWAITING = (
+    select(ThreadReference.message_id, *REF_COLUMNS)
+    .join(Ticket, Ticket.id == ThreadReference.ticket_id)
     .where(
         ThreadReference.tenant_id == _TENANT,
-        ThreadReference.message_id == bindparam("message_id"),
+        ThreadReference.message_id.in_(_IDS),
         ThreadReference.seen.is_(False),
+        Ticket.tenant_id == _TENANT,
     )
-    .scalar_subquery()
-)
-TICKET_AWAITING = select(*REF_COLUMNS).where(
-    Ticket.id == _AWAITED_TICKET, Ticket.tenant_id == _TENANT
 )
 # The tenant's active staff: (address, user id), addresses lower-cased as stored.
 STAFF_ADDRESSES = (
@@ -87,19 +86,21 @@ def _known_ids() -> AnySelect:
         Message.tenant_id == _TENANT, Message.message_id.in_(_IDS)
     )
     known = union_all(references, stored).subquery("known")
+    # Ordered fully, so that of one id stored twice the same row comes last
+    # however many ids are asked at once.
     return (
         select(known.c.message_id, known.c.rank, *REF_COLUMNS)
         .outerjoin(Ticket, Ticket.id == known.c.ticket_id)
-        .order_by(known.c.rank)
+        .order_by(known.c.rank, known.c.ticket_id)
     )
 
 
 KNOWN_IDS = _known_ids()
 
 
-def _people() -> CompoundSelect[str, str]:
-    # Who takes part in one ticket, as (role, address) rows; the "ticket" row
-    # says the ticket exists at all.
+def _people() -> CompoundSelect[int, str, str]:
+    # Who takes part in each of some tickets, as (ticket id, role, address)
+    # rows; the "ticket" row says the ticket exists at all.
     ticket = (
         select(
             Ticket.id,
@@ -108,12 +109,14 @@ def _people() -> CompoundSelect[str, str]:
             Ticket.organization_id,
             Ticket.assignee_id,
         )
-        .where(Ticket.id == _TICKET)
+        .where(Ticket.id.in_(bindparam("ticket_ids", expanding=True)))
         .cte("ticket")
     )
     t = ticket.c
-    exists: AnySelect = select(literal_column("'ticket'"), literal_column("''")).select_from(ticket)
-    requester: AnySelect = select(literal_column("'requester'"), ContactEmail.email).join(
+    exists: AnySelect = select(t.id, literal_column("'ticket'"), literal_column("''")).select_from(
+        ticket
+    )
+    requester: AnySelect = select(t.id, literal_column("'requester'"), ContactEmail.email).join(
         ticket,
         and_(ContactEmail.contact_id == t.requester_id, ContactEmail.tenant_id == t.tenant_id),
     )
@@ -122,7 +125,7 @@ def _people() -> CompoundSelect[str, str]:
         else_=literal_column("'participant'"),
     )
     participants = (
-        select(role, ContactEmail.email)
+        select(t.id, role, ContactEmail.email)
         .join(
             ticket,
             and_(TicketParticipant.ticket_id == t.id, TicketParticipant.tenant_id == t.tenant_id),
@@ -135,19 +138,21 @@ def _people() -> CompoundSelect[str, str]:
             ),
         )
     )
-    watchers = select(TicketWatcher.user_id).join(
+    watchers: AnySelect = select(t.id.label("ticket_id"), TicketWatcher.user_id.label("user_id"))
+    watchers = watchers.join(
         ticket, and_(TicketWatcher.ticket_id == t.id, TicketWatcher.tenant_id == t.tenant_id)
     )
     writers = (
-        select(Message.author_user_id)
+        select(t.id, Message.author_user_id)
         .join(ticket, and_(Message.ticket_id == t.id, Message.tenant_id == t.tenant_id))
         .where(Message.author_user_id.is_not(None))
     )
-    assignee = select(t.assignee_id).where(t.assignee_id.is_not(None))
-    agents: AnySelect = select(literal_column("'agent'"), User.email).where(
-        User.id.in_(union(watchers, writers, assignee))
+    assignee = select(t.id, t.assignee_id).where(t.assignee_id.is_not(None))
+    staff = union(watchers, writers, assignee).subquery("staff")
+    agents: AnySelect = select(staff.c.ticket_id, literal_column("'agent'"), User.email).join(
+        User, User.id == staff.c.user_id
     )
-    domains: AnySelect = select(literal_column("'domain'"), OrganizationDomain.domain).join(
+    domains: AnySelect = select(t.id, literal_column("'domain'"), OrganizationDomain.domain).join(
         ticket,
         and_(
             OrganizationDomain.tenant_id == t.tenant_id,
@@ -159,15 +164,23 @@ def _people() -> CompoundSelect[str, str]:
 
 PEOPLE = _people()
 
-# Tickets opened by mail since a moment: all of the tenant's, and those of one sender.
-_SENDER = select(ContactEmail.contact_id).where(
-    ContactEmail.tenant_id == _TENANT, ContactEmail.email == bindparam("sender")
-)
-INTAKE_COUNTS = select(
-    func.count(),
-    func.count(case((Ticket.requester_id == _SENDER.scalar_subquery(), 1))),
-).where(
+# Tickets opened by mail since a moment: all of the tenant's, and those of
+# each of some senders (by the contact of the address), as (sender, count)
+# rows, the total's sender NULL.
+_OPENED = and_(
     Ticket.tenant_id == _TENANT,
     Ticket.created_at >= bindparam("since"),
     Ticket.source == Source.EMAIL,
 )
+_TOTAL: AnySelect = select(literal_column("NULL").label("sender"), func.count()).where(_OPENED)
+_PER_SENDER: AnySelect = (
+    select(ContactEmail.email, func.count())
+    .join(Ticket, Ticket.requester_id == ContactEmail.contact_id)
+    .where(
+        ContactEmail.tenant_id == _TENANT,
+        ContactEmail.email.in_(bindparam("senders", expanding=True)),
+        _OPENED,
+    )
+    .group_by(ContactEmail.email)
+)
+INTAKE_COUNTS = union_all(_TOTAL, _PER_SENDER)

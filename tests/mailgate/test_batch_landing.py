@@ -145,9 +145,38 @@ def test_a_batch_of_new_mail_takes_a_third_of_the_statements_of_one_at_a_time(de
     with recorded_sql(engine) as together:
         results = dict(desk.ingest.process_many(questions("together"), batch_size=20))
     assert {result.action for found in results.values() for result in found} == {"created"}
-    # What remains per mail are the steps' own questions (the Message-ID
-    # awaited, the tickets opened lately); the rows go in a few statements.
-    assert len(together) * 3 < len(alone)
+    # The rows go in a statement per table, and the steps' questions are
+    # asked for the whole batch at once.
+    assert len(together) * 5 < len(alone)
+
+
+def test_the_steps_questions_are_asked_once_for_a_batch_not_once_a_mail(desk: Desk) -> None:
+    # Given twenty open tickets of twenty requesters,
+    def message(n: int, *text: str, **fields: Any) -> bytes:
+        return mail(f"C{n} <c{n}@client.example>", *text, **fields)
+
+    firsts = [(n, smtp(message(n, f"Q{n}", message_id=f"<q{n}@c.example>"))) for n in range(20)]
+    opened = dict(desk.ingest.process_many(firsts, batch_size=20))
+    # when each requester replies, in one batch,
+    replies = [
+        (n, smtp(message(n, f"Re: Q{n}", "More.", in_reply_to=f"<q{n}@c.example>")))
+        for n in range(20)
+    ]
+
+    def threading(sql: str) -> bool:
+        return sql.lstrip().startswith(("SELECT", "WITH")) and (
+            "thread_references" in sql or "ticket_participants" in sql
+        )
+
+    with recorded_sql(desk.sessions.kw["bind"], threading) as questions:
+        results = dict(desk.ingest.process_many(replies, batch_size=20))
+    # then each lands on its ticket,
+    for n in range(20):
+        [result] = results[n]
+        assert (result.action, result.ticket_id) == ("appended", opened[n][0].ticket_id)
+    # and which ticket a reference leads to, which mail awaits its
+    # Message-ID and who takes part in a ticket were asked once each.
+    assert len(questions) == 3
 
 
 def test_tickets_opened_together_get_their_numbers_in_the_order_the_mail_came(desk: Desk) -> None:
