@@ -101,8 +101,10 @@ class Ingest:
         Raises:
             DatabaseUnavailable: the database cannot be reached; nothing was stored.
         """
+        item = Delivery(data, envelope, tenant_id)
+        parsed = self._parse(item)  # outside the transaction: it holds the ingest lock
         with self._session() as session:
-            return self._process_in(session, Delivery(data, envelope, tenant_id), None)
+            return self._process_in(session, item, parsed, None)
 
     def process_many(
         self, items: Iterable[tuple[K, Delivery]], *, batch_size: int = BATCH_SIZE
@@ -153,13 +155,14 @@ class Ingest:
             if raw is None:
                 raise NotFound("no such raw message")
             item = Delivery(read_raw_bytes(raw, self.store), _envelope(raw), raw.tenant_id)
+            parsed = self._parse(item)
             # The row makes way for its new outcome in the same transaction:
             # the message is stored once, and a retry that cannot commit
             # leaves it as it was. Each copy's blobs are written before its
             # savepoint ends (no `blobs`), so one that fails is quarantined.
             session.delete(raw)
             session.flush()
-            return self._process_in(session, item, None)
+            return self._process_in(session, item, parsed, None)
 
     def explain(self, data: bytes, envelope: Envelope, *, tenant_id: int) -> list[InboundMessage]:
         """Run the steps without writing anything and return each copy's decisions.
@@ -179,15 +182,20 @@ class Ingest:
             session.rollback()
             session.close()
 
-    def _route(
-        self, session: Session, data: bytes, envelope: Envelope, tenant_id: int | None
-    ) -> list[InboundMessage] | _Unroutable:
+    @staticmethod
+    def _parse(item: Delivery) -> InboundMessage | _Unroutable:
         try:
-            parsed = parse_message(data, envelope)
+            return parse_message(item.data, item.envelope)
         except Exception as exc:
-            return _Unroutable(tenant_id, one_line(exc))
+            return _Unroutable(item.tenant_id, one_line(exc))
+
+    def _route(
+        self, session: Session, item: Delivery, parsed: InboundMessage | _Unroutable
+    ) -> list[InboundMessage] | _Unroutable:
+        if isinstance(parsed, _Unroutable):
+            return parsed
         directory = RoutingDirectory(self.setup.mailboxes(session), session)
-        copies = route_by_tenant(parsed, directory=directory, tenant_id=tenant_id)
+        copies = route_by_tenant(parsed, directory=directory, tenant_id=item.tenant_id)
         return copies or _Unroutable(None, NO_MAILBOX)
 
     def _process_batch(self, batch: list[tuple[K, Delivery]]) -> list[tuple[K, list[IngestResult]]]:
@@ -195,12 +203,14 @@ class Ingest:
         # rows written set-wise, no savepoints: see mailgate.batch_landing),
         # and only when one of its messages fails is it run again with a
         # savepoint per message, so that the failing one alone is rolled back
-        # and quarantined. Each run parses its messages again: keeping a
-        # batch's parsed messages for the next run would hold all their
-        # decoded parts at once, and runs again are rare.
+        # and quarantined. The messages are parsed first, outside the
+        # transaction: it holds the ingest lock, and parsing needs no
+        # database, so another drain files its batch meanwhile. A group may
+        # hold a whole batch's parsed messages anyway.
+        parsed = [self._parse(item) for _, item in batch]
         for together in (True, False):
             try:
-                return self._in_one_transaction(batch, together=together)
+                return self._in_one_transaction(batch, parsed, together=together)
             except DatabaseUnavailable:
                 raise
             except _NeedsSavepoints:
@@ -215,7 +225,11 @@ class Ingest:
         ]
 
     def _in_one_transaction(
-        self, batch: list[tuple[K, Delivery]], *, together: bool
+        self,
+        batch: list[tuple[K, Delivery]],
+        parsed: list[InboundMessage | _Unroutable],
+        *,
+        together: bool,
     ) -> list[tuple[K, list[IngestResult]]]:
         # The batch's blobs are written beside it and waited for once, before
         # the commit; one that cannot be written fails the batch, whose
@@ -223,20 +237,27 @@ class Ingest:
         blobs = self.lander.deferred()
         with self._session() as session:
             if together:
-                done = self._file_together(session, batch, blobs)
+                done = self._file_together(session, batch, parsed, blobs)
             else:
-                done = [(key, self._process_in(session, item, blobs)) for key, item in batch]
+                done = [
+                    (key, self._process_in(session, item, message, blobs))
+                    for (key, item), message in zip(batch, parsed, strict=True)
+                ]
             blobs.settle()
             return done
 
     def _file_together(
-        self, session: Session, batch: list[tuple[K, Delivery]], blobs: DeferredStore
+        self,
+        session: Session,
+        batch: list[tuple[K, Delivery]],
+        parsed: list[InboundMessage | _Unroutable],
+        blobs: DeferredStore,
     ) -> list[tuple[K, list[IngestResult]]]:
         now = self.clock()
         results: dict[int, list[IngestResult]] = {}
         copies: list[tuple[int, bytes, InboundMessage | Refused]] = []
-        for position, (_, item) in enumerate(batch):
-            routed = self._route(session, item.data, item.envelope, item.tenant_id)
+        for position, ((_, item), message) in enumerate(zip(batch, parsed, strict=True)):
+            routed = self._route(session, item, message)
             if isinstance(routed, _Unroutable):
                 refused = Refused(item.envelope, routed.tenant_id, routed.reason)
                 copies.append((position, item.data, refused))
@@ -255,10 +276,14 @@ class Ingest:
         return [(key, results[position]) for position, (key, _) in enumerate(batch)]
 
     def _process_in(
-        self, session: Session, item: Delivery, blobs: DeferredStore | None
+        self,
+        session: Session,
+        item: Delivery,
+        parsed: InboundMessage | _Unroutable,
+        blobs: DeferredStore | None,
     ) -> list[IngestResult]:
         now = self.clock()
-        routed = self._route(session, item.data, item.envelope, item.tenant_id)
+        routed = self._route(session, item, parsed)
         if isinstance(routed, _Unroutable):
             reason, tenant_id = routed.reason, routed.tenant_id
             return [

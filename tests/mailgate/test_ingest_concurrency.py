@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -16,10 +17,12 @@ from helpdesk.enums import RawMessageState
 from helpdesk.models import ContactEmail, Message, RawMessage
 from helpdesk.settings import Settings
 from helpdesk.storage import open_blob_store
+from mailgate import ingest as ingest_module
 from mailgate.batch_landing import Refused
 from mailgate.deferred_store import DeferredStore
 from mailgate.inbound import Envelope, InboundMessage
 from mailgate.ingest import Delivery, Ingest, IngestResult
+from mailgate.parse import parse_message
 from mailgate.units import Unit
 from tests.factories import NOW
 from tests.mailgate.desk import build_desk, mail
@@ -151,3 +154,44 @@ def test_a_second_filing_transaction_waits_until_the_first_one_ends(
     for thread in threads:
         thread.join()
     assert moments["second begins"] >= moments["first ends"]
+
+
+def test_a_drain_parses_its_batch_while_another_one_files(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing needs no database: a drain waiting for its turn to file has
+    # its batch parsed by the time the turn comes.
+    desk = build_desk(settings, engine)
+    parsed: list[bytes] = []
+
+    def counting_parse(data: bytes, envelope: Envelope) -> InboundMessage:
+        parsed.append(data)
+        return parse_message(data, envelope)
+
+    monkeypatch.setattr(ingest_module, "parse_message", counting_parse)
+    batch = [mail(SENDER, f"Problem {n}") for n in range(5)]
+    errors: list[BaseException] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def filing() -> None:
+        with Unit(desk.sessions):
+            holding.set()
+            release.wait(timeout=30)
+
+    other = threading.Thread(target=filing)
+    other.start()
+    assert holding.wait(timeout=30)
+    waiting = draining(desk.ingest, batch, errors, batch_size=len(batch))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(parsed) < len(batch) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(parsed) == sorted(batch)
+        assert waiting.is_alive()  # it waits for its turn to file
+    finally:
+        release.set()
+        other.join()
+        waiting.join()
+    assert errors == []
+    assert {t.subject for t in desk.tickets(desk.acme)} >= {f"Problem {n}" for n in range(5)}
