@@ -64,7 +64,6 @@ class IngestProcess:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.pid: int | None = None
-        self.starts = 0
 
     def start(self) -> None:
         # The supervisor thread starts every child: on Linux a child dies
@@ -110,7 +109,7 @@ class IngestProcess:
         )
         process.start()
         theirs.close()  # the child's end lives in the child alone: its exit is our EOF
-        self.pid, self.starts = process.pid, self.starts + 1
+        self.pid = process.pid
         try:
             while not self._stopping.is_set():
                 for ready in wait([ours, process.sentinel], timeout=POLL_SECONDS):

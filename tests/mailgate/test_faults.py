@@ -207,11 +207,7 @@ def test_a_gateway_killed_in_the_middle_of_processing_stores_every_message_exact
     door.start(port=site.port)
     ids = [f"<bulk-{n}@client.example>" for n in range(400)]
     # Given 400 messages accepted over 4 connections, faster than they are processed
-    senders = [threading.Thread(target=_send_all, args=(site.port, ids[n::4])) for n in range(4)]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    _send_over_four_connections(site.port, ids)
     # When the gateway is killed while it holds claimed entries
     wait_until(lambda: bool(site.spool.entries("processing")), 60, "entries in processing/")
     door.kill()
@@ -230,6 +226,14 @@ def test_a_gateway_killed_in_the_middle_of_processing_stores_every_message_exact
     # The entries it left were taken back, the attempt counted, and processed again.
     retried = {entry.name for entry in site.spool.entries("done") if entry.attempts == 1}
     assert retried == stranded
+
+
+def _send_over_four_connections(port: int, ids: list[str]) -> None:
+    senders = [threading.Thread(target=_send_all, args=(port, ids[n::4])) for n in range(4)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
 
 
 def _send_all(port: int, ids: list[str]) -> None:
@@ -287,11 +291,7 @@ def test_a_drain_killed_mid_batch_is_started_again_and_the_door_answers_meanwhil
     door.start(port=site.port)
     drain = one_drain(door)
     ids = [f"<drain-killed-{n}@client.example>" for n in range(300)]
-    senders = [threading.Thread(target=_send_all, args=(site.port, ids[n::4])) for n in range(4)]
-    for sender in senders:
-        sender.start()
-    for sender in senders:
-        sender.join()
+    _send_over_four_connections(site.port, ids)
     # When the drain process dies while it holds claimed entries
     wait_until(lambda: bool(site.spool.entries("processing")), 60, "entries in processing/")
     os.kill(drain, signal.SIGKILL)
@@ -316,9 +316,7 @@ def test_a_drain_killed_mid_batch_is_started_again_and_the_door_answers_meanwhil
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_door_asked_to_stop_stops_its_drain_after_committing(
-    site: Site, signum: signal.Signals
-) -> None:
+def test_a_door_asked_to_stop_stops_its_drain_too(site: Site, signum: signal.Signals) -> None:
     door = site.door()
     door.start(port=site.port)
     drain = one_drain(door)
