@@ -102,9 +102,7 @@ class Ingest:
             DatabaseUnavailable: the database cannot be reached; nothing was stored.
         """
         item = Delivery(data, envelope, tenant_id)
-        parsed = self._parse(item)  # outside the transaction: it holds the ingest lock
-        with self._session() as session:
-            return self._process_in(session, item, parsed, None)
+        return self._process_alone(item, self._parse(item))
 
     def process_many(
         self, items: Iterable[tuple[K, Delivery]], *, batch_size: int = BATCH_SIZE
@@ -220,9 +218,16 @@ class Ingest:
                 log.debug("why the batch failed", exc_info=True)
                 break
         return [
-            (key, self.process(item.data, item.envelope, tenant_id=item.tenant_id))
-            for key, item in batch
+            (key, self._process_alone(item, message))
+            for (key, item), message in zip(batch, parsed, strict=True)
         ]
+
+    def _process_alone(
+        self, item: Delivery, parsed: InboundMessage | _Unroutable
+    ) -> list[IngestResult]:
+        # Parsed before the transaction begins: it holds the ingest lock.
+        with self._session() as session:
+            return self._process_in(session, item, parsed, None)
 
     def _in_one_transaction(
         self,

@@ -131,7 +131,7 @@ def test_a_batch_filed_together_writes_every_row_as_its_mails_one_at_a_time(
 
 # Round trips are what a statement costs on a server; SQLite's are calls in the process.
 @pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_a_batch_of_new_mail_takes_a_third_of_the_statements_of_one_at_a_time(desk: Desk) -> None:
+def test_a_batch_of_new_mail_takes_a_fifth_of_the_statements_of_one_at_a_time(desk: Desk) -> None:
     def questions(batch: str) -> list[tuple[int, Delivery]]:
         return [
             (n, smtp(mail(f"C{n} <c{n}@{batch}.example>", f"Question {n} of {batch}")))
