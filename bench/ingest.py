@@ -21,11 +21,14 @@ For each number of connections, one run prints:
 4. our gateway's acceptance: mailgate.smtp.start_smtp with its recipient
    check against the database, its session limits and its spool, nothing
    processing;
-5. our end-to-end rate: the gateway and its drain in a process of its own,
+5. the drain alone: the drain process over the spool (4) filled, with
+   nothing else running, until every mail is a committed ticket message: the
+   ceiling of (6), which shares the machine with the gateway and the client;
+6. our end-to-end rate: the gateway and its drain in a process of its own,
    as `helpdesk smtp` runs them (helpdesk.cli.ingest_process), from the first
    mail sent until every mail is a committed ticket message;
 
-with (4) and (5) as a ratio of (3). Goals (issue 5), at 16 connections on
+with (4) to (6) as a ratio of (3). Goals (issue 5), at 16 connections on
 PostgreSQL: acceptance at least 0.90 of the fsync sink, end to end at least
 0.60. PostgreSQL is a throwaway cluster with fsync on; each gateway run gets
 a fresh database, spool and blob store.
@@ -53,7 +56,7 @@ from bench.ingest_probes import (
     postgres_seconds,
     process_seconds,
 )
-from bench.ingest_report import FSYNC_SINK, Rate, print_table
+from bench.ingest_report import DRAIN_ALONE, FSYNC_SINK, Rate, print_table
 from bench.mail_desk import fresh_desk, scratch_dir, smtp_envelope
 from bench.mail_mix import generate_mix
 from bench.smtp_client import ClientRun, SmtpClient
@@ -148,7 +151,7 @@ def _database_urls(database: str, base: Path) -> Iterator[Urls]:
 def measure(
     client: SmtpClient, connections: int, base: Path, urls: Urls, options: argparse.Namespace
 ) -> list[Rate]:
-    """Run the five measures at one number of connections; print each as it is known."""
+    """Run the six measures at one number of connections; print each as it is known."""
     print(f"== {connections} connection(s)", flush=True)
     rates = []
     os.sync()  # the disk starts each measure quiet, not flushing the last one's writes
@@ -160,7 +163,7 @@ def measure(
         rates.append(_sent(FSYNC_SINK, client.run(port, connections)))
     shutil.rmtree(base / "fsync-spool", ignore_errors=True)
     os.sync()
-    rates.append(gateway_acceptance(client, connections, base / "gateway", urls))
+    rates.extend(gateway_acceptance(client, connections, base / "gateway", urls, options))
     os.sync()
     rates.append(end_to_end(client, connections, base / "e2e", urls, options))
     return rates
@@ -182,8 +185,10 @@ def _desk(var_dir: Path, urls: Urls, name: str) -> tuple[Settings, Ingest]:
     return settings, fresh_desk(settings)
 
 
-def gateway_acceptance(client: SmtpClient, connections: int, var_dir: Path, urls: Urls) -> Rate:
-    """Send the mix to our gateway with nothing processing; every mail must be spooled."""
+def gateway_acceptance(
+    client: SmtpClient, connections: int, var_dir: Path, urls: Urls, options: argparse.Namespace
+) -> list[Rate]:
+    """Send the mix to our gateway with nothing processing; then drain the full spool alone."""
     settings, ingest = _desk(var_dir, urls, f"gateway_{connections}")
     counter = SqlCounter(ingest.sessions.kw["bind"])
     controller = start_smtp(settings, ingest.sessions)
@@ -191,11 +196,36 @@ def gateway_acceptance(client: SmtpClient, connections: int, var_dir: Path, urls
         run = client.run(settings.smtp_listen.port, connections)
     finally:
         controller.stop()
-    spooled = len(Spool(settings.spool_dir).pending())
+    spool = Spool(settings.spool_dir)
+    spooled = len(spool.pending())
     if spooled != run.accepted:
         sys.exit(f"gateway: {run.accepted} accepted but {spooled} in the spool")
-    rate = _sent("gateway acceptance", run, f"[{counter.describe(run.accepted, ('smtp',))}]")
+    rates = [_sent("gateway acceptance", run, f"[{counter.describe(run.accepted, ('smtp',))}]")]
+    os.sync()
+    rates.append(drain_alone(settings, ingest, spool, run.accepted, options))
     _dispose(ingest, var_dir)
+    return rates
+
+
+def drain_alone(
+    settings: Settings, ingest: Ingest, spool: Spool, mails: int, options: argparse.Namespace
+) -> Rate:
+    """Time the drain over a spool filled beforehand, with nothing else running.
+
+    What the drain files a second when it has the machine to itself: the
+    ceiling of the end-to-end rate, where the gateway runs beside it.
+    """
+    with _drains(
+        settings, ingest, spool, argparse.Namespace(**vars(options) | {"profile": False})
+    ) as drains:
+        meter = _cpu_meter(None, drains)
+        started = time.perf_counter()
+        _wait_drained(spool, mails)
+        seconds = time.perf_counter() - started
+        cpu = meter.describe(mails)
+    tickets = _check_committed(ingest, spool, mails)
+    rate = _sent(DRAIN_ALONE, ClientRun(seconds, mails, []), f"({tickets:,} tickets)")
+    print(f"    {cpu}", flush=True)
     return rate
 
 
@@ -233,11 +263,13 @@ def end_to_end(
     return rate
 
 
-def _cpu_meter(client: SmtpClient, drains: ProfiledDrainer | list[IngestProcess]) -> CpuMeter:
-    processes: dict[str, Callable[[], float]] = {
-        "client": partial(process_seconds, client.pid),
-        "gateway (this process)": time.process_time,
-    }
+def _cpu_meter(
+    client: SmtpClient | None, drains: ProfiledDrainer | list[IngestProcess]
+) -> CpuMeter:
+    processes: dict[str, Callable[[], float]] = {}
+    if client is not None:
+        processes["client"] = partial(process_seconds, client.pid)
+        processes["gateway (this process)"] = time.process_time
     for number, drain in enumerate(drains if isinstance(drains, list) else [], 1):
         assert drain.pid is not None  # noqa: S101 - started and ready
         processes[f"drain {number}"] = partial(process_seconds, drain.pid)

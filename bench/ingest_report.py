@@ -8,6 +8,8 @@ GOALS = {"gateway acceptance": 0.90, "end to end": 0.60}
 GOAL_CONNECTIONS = 16
 # The rate every other one is compared with.
 FSYNC_SINK = "fsync-before-250 sink"
+# The drain over a spool filled beforehand: the end-to-end rate's ceiling.
+DRAIN_ALONE = "drain alone (spool filled first)"
 
 
 @dataclass(frozen=True)
