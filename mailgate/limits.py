@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import MISSING, SMTP, syntax
+
+from mailgate.smtp_data import BodyReader, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,15 @@ TOO_BIG = "552 5.3.4 Message too big (the limit is {limit} bytes)"
 LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6 allows 1000 bytes)"
 TLS_ALREADY_ACTIVE = "503 5.5.1 TLS already active"
 
-# aiosmtpd's own answers to a refused message body, which carry no RFC 3463
-# enhanced status code; each is answered with ours instead.
-_AIOSMTPD_TOO_BIG = ("552 Error: Too much mail data", "552 Error: message size exceeds")
-_AIOSMTPD_LINE_TOO_LONG = "500 Line too long"
+# aiosmtpd's own answer to a MAIL FROM whose SIZE= is over the limit, which
+# carries no RFC 3463 enhanced status code; it is answered with ours instead.
+_AIOSMTPD_TOO_BIG = "552 Error: message size exceeds"
+NEED_RECIPIENT = "503 5.5.1 Error: need RCPT command"
+DATA_SYNTAX = "501 5.5.4 Syntax: DATA"
+GO_AHEAD = "354 End data with <CR><LF>.<CR><LF>"
+_BODY_REFUSALS = {Refusal.TOO_BIG: TOO_BIG, Refusal.LINE_TOO_LONG: LINE_TOO_LONG}
+# More than an asyncio reader ever holds (see LimitedSMTP._read_body).
+_ALL_BUFFERED = 1 << 30
 
 Command = Callable[[str | None], Awaitable[None]]
 
@@ -102,6 +109,8 @@ class LimitedSMTP(SMTP):
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, timeout=limits.idle_timeout, **kwargs)
+        if self._decode_data:
+            raise ValueError("a body is kept as the bytes it came as: decode_data must be False")
         self._limits = limits
         self._connections = connections
         self._commands = 0
@@ -148,6 +157,61 @@ class LimitedSMTP(SMTP):
 
         return counted
 
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        # aiosmtpd's DATA, with the body read a chunk at a time (see
+        # mailgate.smtp_data) instead of a line at a time; the checks before
+        # the body and the handler call after it are aiosmtpd's.
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or not self.envelope.rcpt_tos:
+            await self.push(NEED_RECIPIENT)
+            return
+        if arg:
+            await self.push(DATA_SYNTAX)
+            return
+        await self.push(GO_AHEAD)
+        body = await self._read_body()
+        if body is None:
+            return  # the client closed the connection; the session ends with it
+        if body.refusal is not None:
+            await self._refuse_body(_BODY_REFUSALS[body.refusal].format(limit=self.data_size_limit))
+            self._after_data()
+            return
+        self.envelope.content = self.envelope.original_content = body.body
+        status = await self._call_handler_hook("DATA")
+        self._after_data()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_body(self) -> BodyReader | None:
+        """Read the body up to its end line; None if the client closed the connection first."""
+        body = BodyReader(size_limit=self.data_size_limit, line_limit=self.line_length_limit)
+        try:
+            while True:
+                # All the reader holds: it pauses the socket past twice its
+                # limit, so it never holds this much.
+                chunk = await self._reader.read(_ALL_BUFFERED)
+                if not chunk:
+                    return None
+                if body.feed(chunk):
+                    break
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        if body.leftover:
+            # Commands the client sent right after the body (RFC 2920
+            # pipelining). The reader was emptied by the last read, so they
+            # go back first in line, and the session reads them next.
+            self._reader.feed_data(body.leftover)
+        return body
+
+    async def _refuse_body(self, reply: str) -> None:
+        await self.push(reply)
+
+    def _after_data(self) -> None:
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
         # RFC 3207 §4.2: TLS starts once per connection. aiosmtpd would answer
@@ -178,11 +242,9 @@ class LimitedSMTP(SMTP):
         await super().push(ours or status)
 
     def _rewritten(self, status: str) -> str | None:
-        """Our reply for one of aiosmtpd's refusals of a message body, else None."""
+        """Our reply for aiosmtpd's refusal of a declared message size, else None."""
         if status.startswith(_AIOSMTPD_TOO_BIG):
             return TOO_BIG.format(limit=self.data_size_limit)
-        if status.startswith(_AIOSMTPD_LINE_TOO_LONG):
-            return LINE_TOO_LONG
         return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, AnyStr
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
@@ -33,26 +33,13 @@ class LmtpHandler(GatewayHandler):
 class LimitedLMTP(LimitedSMTP, LMTP):
     """aiosmtpd's LMTP session with our limits.
 
-    aiosmtpd refuses an oversize or over-long message body with a single reply;
-    LMTP owes one per recipient, so such a refusal is repeated.
+    LMTP owes a reply per recipient to DATA, so a refused message body is
+    refused once for each.
     """
 
-    _recipients_in_data = 0
-
-    async def smtp_DATA(self, arg: str) -> None:
-        self._recipients_in_data = len(self.envelope.rcpt_tos) if self.envelope else 0
-        try:
-            await super().smtp_DATA(arg)
-        finally:
-            self._recipients_in_data = 0
-
-    async def push(self, status: AnyStr) -> None:
-        ours = self._rewritten(status) if isinstance(status, str) else None
-        if ours is None or not self._recipients_in_data:
-            await super().push(status)
-            return
-        for _ in range(self._recipients_in_data):
-            await super().push(ours)
+    async def _refuse_body(self, reply: str) -> None:
+        for _ in self.envelope.rcpt_tos if self.envelope else ():
+            await self.push(reply)
 
 
 def start_lmtp(

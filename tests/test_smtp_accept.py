@@ -296,3 +296,33 @@ def _send_one(port: int) -> tuple[int, bytes]:
         client.mail(SENDER)
         client.rcpt("support@acme.example")
         return client.data(RAW)
+
+
+def test_a_body_trickled_in_small_pieces_arrives_whole_and_the_next_command_is_read(
+    smtp_settings: Settings, sessions: SessionFactory
+) -> None:
+    # The server reads what each packet brings; here the end line, the
+    # command after it and the dots the client added are cut across packets.
+    message = RAW + b".a second line that starts with a dot\r\n"
+    stuffed = message.replace(b"\r\n.", b"\r\n..")  # as a client sends it
+    stream = stuffed + b".\r\nNOOP\r\n"
+    with serving(smtp_settings, sessions) as port:
+        client = RawClient(port)
+        try:
+            client.reply()
+            for line in (
+                "EHLO client.example",
+                f"MAIL FROM:<{SENDER}>",
+                "RCPT TO:<support@acme.example>",
+            ):
+                assert client.command(line)[:3] == b"250"
+            assert client.command("DATA")[:3] == b"354"
+            for start in range(0, len(stream), 7):
+                client.send(stream[start : start + 7])
+                time.sleep(0.005)
+            assert client.reply()[:3] == b"250"
+            assert client.reply()[:3] == b"250"  # the NOOP
+        finally:
+            client.close()
+    [entry] = Spool(smtp_settings.spool_dir).pending()
+    assert entry.read_message() == message
