@@ -199,10 +199,11 @@ class LimitedSMTP(SMTP):
             log.info("connection lost during DATA")
             self._writer.close()
             raise
-        if body.leftover:
+        if body.leftover and not self._reader.at_eof():
             # Commands the client sent right after the body (RFC 2920
             # pipelining). The reader was emptied by the last read, so they
-            # go back first in line, and the session reads them next.
+            # go back first in line, and the session reads them next. (After
+            # the client's EOF, aiosmtpd has cancelled the session anyway.)
             self._reader.feed_data(body.leftover)
         return body
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import smtplib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -326,3 +328,30 @@ def test_a_body_trickled_in_small_pieces_arrives_whole_and_the_next_command_is_r
             client.close()
     [entry] = Spool(smtp_settings.spool_dir).pending()
     assert entry.read_message() == message
+
+
+def test_a_client_that_hangs_up_right_after_its_body_and_quit_breaks_nothing(
+    smtp_settings: Settings, sessions: SessionFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The body, a pipelined QUIT and the end of the stream may all arrive
+    # before the session reads the body; the session ends, the server goes on.
+    with serving(smtp_settings, sessions) as port:
+        for _ in range(20):
+            client = RawClient(port)
+            client.reply()
+            for line in (
+                "EHLO client.example",
+                f"MAIL FROM:<{SENDER}>",
+                "RCPT TO:<support@acme.example>",
+            ):
+                client.command(line)
+            assert client.command("DATA")[:3] == b"354"
+            client.send(RAW.replace(b"\r\n.", b"\r\n..") + b".\r\nQUIT\r\n")
+            client.sock.shutdown(socket.SHUT_WR)
+            client.replies_until_closed()
+            client.close()
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as after:
+            assert after.sendmail(SENDER, ["support@acme.example"], RAW) == {}
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    # Each message was stored whole or not at all: no 250 went out for one not stored.
+    assert all(entry.read_message() == RAW for entry in Spool(smtp_settings.spool_dir).pending())
