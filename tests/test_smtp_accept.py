@@ -54,6 +54,21 @@ def running(
         yield client
 
 
+def at_data(port: int) -> RawClient:
+    """A raw client whose DATA was just answered 354: what it sends next is the body."""
+    client = RawClient(port)
+    client.reply()
+    for line in ("EHLO client.example", f"MAIL FROM:<{SENDER}>", "RCPT TO:<support@acme.example>"):
+        assert client.command(line)[:3] == b"250"
+    assert client.command("DATA")[:3] == b"354"
+    return client
+
+
+def stuffed(message: bytes) -> bytes:
+    """`message` as a client sends it: a dot added before each line's leading dot."""
+    return (b"\r\n" + message).replace(b"\r\n.", b"\r\n..")[2:]
+
+
 def test_unknown_recipient_is_refused_at_rcpt(
     smtp_settings: Settings, sessions: SessionFactory
 ) -> None:
@@ -179,15 +194,7 @@ def test_a_smuggled_second_message_is_neither_delivered_nor_run(
         + b"\r\n.\r\nQUIT\r\n"
     )
     with serving(smtp_settings, sessions) as port:
-        client = RawClient(port)
-        client.reply()
-        for line in (
-            "EHLO client.example",
-            f"MAIL FROM:<{SENDER}>",
-            "RCPT TO:<support@acme.example>",
-            "DATA",
-        ):
-            client.command(line)
+        client = at_data(port)
         client.send(smuggled)
         replies = client.replies_until_closed()
         client.close()
@@ -306,19 +313,10 @@ def test_a_body_trickled_in_small_pieces_arrives_whole_and_the_next_command_is_r
     # The server reads what each packet brings; here the end line, the
     # command after it and the dots the client added are cut across packets.
     message = RAW + b".a second line that starts with a dot\r\n"
-    stuffed = message.replace(b"\r\n.", b"\r\n..")  # as a client sends it
-    stream = stuffed + b".\r\nNOOP\r\n"
+    stream = stuffed(message) + b".\r\nNOOP\r\n"
     with serving(smtp_settings, sessions) as port:
-        client = RawClient(port)
+        client = at_data(port)
         try:
-            client.reply()
-            for line in (
-                "EHLO client.example",
-                f"MAIL FROM:<{SENDER}>",
-                "RCPT TO:<support@acme.example>",
-            ):
-                assert client.command(line)[:3] == b"250"
-            assert client.command("DATA")[:3] == b"354"
             for start in range(0, len(stream), 7):
                 client.send(stream[start : start + 7])
                 time.sleep(0.005)
@@ -337,16 +335,8 @@ def test_a_client_that_hangs_up_right_after_its_body_and_quit_breaks_nothing(
     # before the session reads the body; the session ends, the server goes on.
     with serving(smtp_settings, sessions) as port:
         for _ in range(20):
-            client = RawClient(port)
-            client.reply()
-            for line in (
-                "EHLO client.example",
-                f"MAIL FROM:<{SENDER}>",
-                "RCPT TO:<support@acme.example>",
-            ):
-                client.command(line)
-            assert client.command("DATA")[:3] == b"354"
-            client.send(RAW.replace(b"\r\n.", b"\r\n..") + b".\r\nQUIT\r\n")
+            client = at_data(port)
+            client.send(stuffed(RAW) + b".\r\nQUIT\r\n")
             client.sock.shutdown(socket.SHUT_WR)
             client.replies_until_closed()
             client.close()
