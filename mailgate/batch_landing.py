@@ -33,7 +33,7 @@ from helpdesk.services.raw_messages import RawArrival, mark_raw_message, store_r
 from helpdesk.services.thread_references import clean_message_id
 from helpdesk.storage import BlobStore
 from mailgate.batch_questions import BatchQuestions, Filings
-from mailgate.inbound import Envelope, InboundMessage
+from mailgate.inbound import Envelope, InboundMessage, tenant_of
 from mailgate.pipeline import TenantPorts, decision_record
 from mailgate.ports import IntakeCounts, NewTicketCounts, ThreadIndex, TicketPeople, TicketRef
 
@@ -66,7 +66,7 @@ class Group:
 
     def depends(self, msg: InboundMessage) -> bool:
         """Whether the copy, not yet decided, may depend on what the group will write."""
-        tenant_id = _tenant(msg)
+        tenant_id = tenant_of(msg)
         if (tenant_id, _address(msg)) in self._senders:
             return True
         return any((tenant_id, name) in self._ids for name in _ids(msg))
@@ -81,7 +81,7 @@ class Group:
 
     def add(self, raw: RawMessage, decided: InboundMessage, mail: IncomingMail) -> None:
         """Wait with the others; the caller checked `depends` and `lands_with`."""
-        tenant_id = _tenant(decided)
+        tenant_id = tenant_of(decided)
         self.waiting.append((raw, decided, mail))
         self._senders.add((tenant_id, _address(decided)))
         self._ids.update((tenant_id, name) for name in _ids(decided))
@@ -208,7 +208,7 @@ def raw_arrival(data: bytes, msg: InboundMessage | Refused) -> RawArrival:
         envelope_from=msg.envelope.mail_from,
         envelope_to=list(msg.envelope.rcpt_tos),
         transport=msg.envelope.transport,
-        tenant_id=_tenant(msg),
+        tenant_id=tenant_of(msg),
         mailbox_id=msg.route.mailbox_id if msg.route else None,
         message_id=msg.message_id,
         fingerprint=msg.fingerprint,
@@ -238,7 +238,7 @@ def quarantined(
         decision: dict[str, object] = {"quarantined": reason}
     else:
         assert decided.drop_reason is not None  # noqa: S101 - dropped copies only
-        reason, tenant_id = decided.drop_reason, _tenant(decided)
+        reason, tenant_id = decided.drop_reason, tenant_of(decided)
         decision = decision_record(decided)
     mark_raw_message(
         session, raw, RawMessageState.QUARANTINED, reason=reason, decision=decision,
@@ -261,12 +261,7 @@ def mark_outcome(
         ticket_id=outcome.ticket_id, now=now, flush=False,
     )  # fmt: skip
     reason = outcome.reason or ""
-    return IngestResult(outcome.action, _tenant(decided), raw.id, outcome.ticket_id, reason)
-
-
-def _tenant(msg: InboundMessage) -> int:
-    assert msg.route is not None  # noqa: S101 - routed copies only
-    return msg.route.tenant_id
+    return IngestResult(outcome.action, tenant_of(decided), raw.id, outcome.ticket_id, reason)
 
 
 def _address(msg: InboundMessage) -> str:

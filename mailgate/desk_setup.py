@@ -57,11 +57,11 @@ class DeskSetup:
 
     def mailboxes(self, session: Session) -> MailboxSnapshot:
         """Return every mailbox as last read, reading them in `session` when too old."""
-        kept = self._mailboxes
-        if kept is None or kept.until <= self.timer():
-            kept = _Kept(MailboxSnapshot.load(session), self.timer() + self.ttl)
-            self._mailboxes = kept
-        return kept.value
+        snapshot = self.kept_mailboxes()
+        if snapshot is None:
+            snapshot = MailboxSnapshot.load(session)
+            self._mailboxes = _Kept(snapshot, self.timer() + self.ttl)
+        return snapshot
 
     def kept_mailboxes(self) -> MailboxSnapshot | None:
         """Return the mailboxes as last read if not too old yet, without reading them."""

@@ -169,3 +169,9 @@ class InboundMessage:
         seen: dict[str, None] = dict.fromkeys(self.in_reply_to)
         seen.update(dict.fromkeys(reversed(self.references)))
         return tuple(seen)
+
+
+def tenant_of(msg: InboundMessage) -> int:
+    """Return the tenant of a routed copy."""
+    assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
+    return msg.route.tenant_id

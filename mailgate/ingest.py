@@ -35,8 +35,8 @@ from helpdesk.storage import BlobStore
 from mailgate.batch_landing import IngestResult, Refused
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup, RoutingDirectory
-from mailgate.inbound import Envelope, InboundMessage
-from mailgate.landing import Lander, tenant_of
+from mailgate.inbound import Envelope, InboundMessage, tenant_of
+from mailgate.landing import Lander
 from mailgate.parse import parse_message
 from mailgate.pipeline import run_steps
 from mailgate.steps.route import route_by_tenant

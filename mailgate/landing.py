@@ -33,7 +33,7 @@ from mailgate.batch_landing import (
 from mailgate.batch_questions import BatchQuestions
 from mailgate.deferred_store import DeferredStore
 from mailgate.desk_setup import DeskSetup
-from mailgate.inbound import Envelope, InboundMessage
+from mailgate.inbound import Envelope, InboundMessage, tenant_of
 from mailgate.incoming import to_incoming
 from mailgate.pipeline import Step, TenantPorts, build_steps, run_steps
 
@@ -198,9 +198,3 @@ def _result(entry: IngestResult | _Filed | _Duplicate, group: Group) -> IngestRe
         raw = entry.raw
         return IngestResult("duplicate", raw.tenant_id, raw.id, raw.ticket_id)
     return group.landed[entry.raw.id] if isinstance(entry, _Filed) else entry
-
-
-def tenant_of(msg: InboundMessage) -> int:
-    """Return the tenant of a routed copy."""
-    assert msg.route is not None  # noqa: S101 - route_by_tenant sets it
-    return msg.route.tenant_id
