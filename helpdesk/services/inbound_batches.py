@@ -29,11 +29,11 @@ from helpdesk.models import Attachment, Contact, ContactEmail, Message, Ticket
 from helpdesk.policy import Action, can, can_on_ticket, require
 from helpdesk.principal import Client, System
 from helpdesk.search import index_ticket
-from helpdesk.services.attachments import record_attachment, stored_attachment
+from helpdesk.services.attachments import record_attachment
 from helpdesk.services.bounces import clear_bounce
 from helpdesk.services.contacts import add_new_contacts, find_contact_addresses
 from helpdesk.services.inbound_mail import (
-    file_name,
+    attached_file,
     receive_mail,
     reply_draft,
     ticket_request,
@@ -43,6 +43,7 @@ from helpdesk.services.messages import record_client_reply
 from helpdesk.services.thread_references import reference_rows, store_references
 from helpdesk.services.ticket_access import Author, draft_message
 from helpdesk.services.ticket_opening import (
+    NewTicket,
     draft_of,
     first_author,
     next_ticket_numbers,
@@ -98,6 +99,7 @@ class _Filing:
     sender: ContactEmail | None  # None: a new sender, whose contact the run creates
     ticket: Ticket | None  # the ticket it lands on; one it opens once the run has it
     contact: Contact | None = None
+    request: NewTicket | None = None  # what a mail that opens a ticket asks for, once known
     message: Message | None = None
     attachments: list[Attachment] = field(default_factory=list)
 
@@ -194,18 +196,13 @@ def _write_tenant(
     _open_tickets(session, system, tenant_id, run, now)
     for filing in run:
         ticket, contact = _landing(filing)
-        if filing.opens:
-            request = ticket_request(filing.mail, contact)
-            author, draft = first_author(system, contact), draft_of(request)
+        if filing.request is not None:
+            author, draft = first_author(system, contact), draft_of(filing.request)
         else:
             author, draft = Author.contact(contact.id), reply_draft(filing.mail)
         filing.message = draft_message(ticket, author, draft, now=now)
         for file in filing.mail.files:
-            attachment = stored_attachment(
-                ticket, filename=file_name(file.filename), data=file.data,
-                declared_type=file.declared_type, sniffed_type=file.sniffed_type,
-                content_id=file.content_id, inline=file.inline, store=store, now=now,
-            )  # fmt: skip
+            attachment = attached_file(ticket, file, store=store, now=now)
             filing.message.attachments.append(attachment)
             filing.attachments.append(attachment)
         session.add(filing.message)
@@ -222,9 +219,8 @@ def _write_tenant(
         for attachment in filing.attachments:
             record_attachment(session, system, ticket, attachment, now=now, flush=False)
         references += reference_rows(
-            tenant_id, ticket.id, own=mail.message_id,
-            referenced=(mail.in_reply_to or "", *reversed(mail.references)), now=now,
-        )  # fmt: skip
+            tenant_id, ticket.id, own=mail.message_id, referenced=mail.referenced, now=now
+        )
     if references:
         store_references(session, references)
 
@@ -256,9 +252,9 @@ def _open_tickets(
     numbers = next_ticket_numbers(session, tenant_id, len(opening))
     for filing, number in zip(opening, numbers, strict=True):
         assert filing.contact is not None  # noqa: S101 - _add_senders set it
-        request = ticket_request(filing.mail, filing.contact)
+        filing.request = ticket_request(filing.mail, filing.contact)
         filing.ticket, _ = prepare_ticket(
-            session, system, tenant_id, request, now=now, number=number
+            session, system, tenant_id, filing.request, now=now, number=number
         )
         session.add(filing.ticket)
     session.flush()

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from helpdesk.enums import EventKind, MailKind, SenderStanding, Source, ThreadRule
 from helpdesk.errors import ValidationError
 from helpdesk.mail_limits import pause_auto_answers
-from helpdesk.models import Contact, Message, Ticket
+from helpdesk.models import Attachment, Contact, Message, Ticket
 from helpdesk.policy import Action, can
 from helpdesk.principal import System
-from helpdesk.services.attachments import add_attachment, clean_filename
+from helpdesk.services.attachments import clean_filename, record_attachment, stored_attachment
 from helpdesk.services.bounces import clear_bounce, receive_bounce
 from helpdesk.services.held_messages import hold_message, release_vouched_messages
 from helpdesk.services.inbound_targets import (
@@ -277,26 +277,37 @@ def _record_auto_reply(
 def _finish(
     session: Session, mail: IncomingMail, message: Message, store: BlobStore, now: datetime
 ) -> None:
-    references = (mail.in_reply_to or "", *reversed(mail.references))
     record_thread_references(
         session, mail.tenant_id, message.ticket_id, own=mail.message_id,
-        referenced=references, now=now,
+        referenced=mail.referenced, now=now,
     )  # fmt: skip
     system = System(mail.tenant_id)
+    ticket = session.get(Ticket, message.ticket_id)
+    assert ticket is not None  # noqa: S101 - the message was just added to it
     for file in mail.files:
-        add_attachment(
-            session, system, message.id, filename=file_name(file.filename), data=file.data,
-            declared_type=file.declared_type, sniffed_type=file.sniffed_type,
-            content_id=file.content_id, inline=file.inline, store=store, now=now,
-        )  # fmt: skip
+        attachment = attached_file(ticket, file, store=store, now=now)
+        message.attachments.append(attachment)
+        session.flush()
+        record_attachment(session, system, ticket, attachment, now=now)
     session.flush()
+
+
+def attached_file(
+    ticket: Ticket, file: IncomingFile, *, store: BlobStore, now: datetime
+) -> Attachment:
+    """Store a file the mail carries; its row for the ticket, not yet on its message."""
+    return stored_attachment(
+        ticket, filename=_file_name(file.filename), data=file.data,
+        declared_type=file.declared_type, sniffed_type=file.sniffed_type,
+        content_id=file.content_id, inline=file.inline, store=store, now=now,
+    )  # fmt: skip
 
 
 def _full_text(mail: IncomingMail) -> str:
     return mail.body_full_text or mail.body_text
 
 
-def file_name(name: str) -> str:
+def _file_name(name: str) -> str:
     """Return an attached file's name as kept: a part without a usable one lands as "attachment"."""
     try:
         return clean_filename(name)

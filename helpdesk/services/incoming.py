@@ -85,6 +85,14 @@ class IncomingMail:
     hold_reason: str | None = None
     bounce: IncomingBounce | None = None
 
+    @property
+    def referenced(self) -> tuple[str, ...]:
+        """The Message-IDs the mail answers, as its thread references keep them.
+
+        In-Reply-To, then References newest first.
+        """
+        return (self.in_reply_to or "", *reversed(self.references))
+
 
 class ReceiveAction(StrEnum):
     """What `receive_mail` did with a message."""
