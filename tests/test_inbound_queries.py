@@ -173,9 +173,11 @@ def test_many_at_once_are_answered_as_each_alone(session: Session, desk: Desk) -
     )
     index, counts = SqlThreadIndex(session), SqlIntakeCounts(session)
     tickets = [ann.id, bob.id, 10**9]
-    assert index.people_of(tickets) == {
-        ticket_id: index.people(ticket_id) for ticket_id in tickets[:2]
-    }
+    people = index.people_of(tickets)
+    assert people == {ticket_id: index.people(ticket_id) for ticket_id in tickets[:2]}
+    assert people[ann.id].requester == frozenset({ANN})
+    assert people[ann.id].participants == frozenset({"cy@client.example"})
+    assert people[bob.id].requester == frozenset({"bob@client.example"})
     ids = ["a1@x.example", "a2@x.example", "b1@help.example", "none@x.example"]
     known = index.known_tickets(desk.tenant.id, ids)
     assert {name: ref and ref.id for name, ref in known.items()} == {
